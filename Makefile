@@ -1,0 +1,60 @@
+# nowplaying — the commands of the README.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(HOME)/.cache/nowplaying/bin:$(PATH)
+export JAVA_HOME ?= /usr/lib/jvm/java-17-openjdk-amd64
+PYTEST_ARGS ?=
+BENCH ?=
+
+.PHONY: docs help setup test lint typecheck importlint pytest bench run lock frontend clean-local
+
+help:
+	@echo "make setup   install everything (idempotent)"
+	@echo "make run     the whole system on this machine: http://localhost:8000"
+	@echo "make test    ruff, mypy, import contracts, pytest (unit, integration, chart, e2e)"
+	@echo "make bench   benchmarks (BENCH=<name> for one)"
+
+setup:
+	@bash scripts/setup.sh
+
+$(VENV)/.setup-stamp:
+	@bash scripts/setup.sh
+
+lint: $(VENV)/.setup-stamp
+	ruff check services spark-jobs tests bench scripts
+	ruff format --check services spark-jobs tests bench scripts
+
+typecheck: $(VENV)/.setup-stamp
+	mypy
+
+importlint: $(VENV)/.setup-stamp
+	lint-imports
+
+pytest: $(VENV)/.setup-stamp
+	pytest $(PYTEST_ARGS)
+
+test: lint typecheck importlint pytest
+
+bench: $(VENV)/.setup-stamp
+	$(PY) bench/run.py $(BENCH)
+
+run:
+	@bash scripts/setup.sh
+	$(VENV)/bin/nowplaying run
+
+frontend:
+	cd frontend && npm run build
+
+# Re-resolve requirements.in into the pinned requirements.lock.
+lock:
+	rm -rf .lockenv && python3.11 -m venv .lockenv && .lockenv/bin/pip install -q -r requirements.in
+	.lockenv/bin/pip freeze --exclude-editable > requirements.lock && rm -rf .lockenv
+
+clean-local:
+	-$(VENV)/bin/nowplaying cassandra stop
+	rm -rf .local
+
+# Regenerate the README's configuration table from the settings object.
+docs: $(VENV)/.setup-stamp
+	$(PY) scripts/update_readme_config.py

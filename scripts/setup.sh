@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# make setup: install everything the project needs, idempotently. Downloads are cached under
+# ~/.cache/nowplaying (jars, tools), ~/.m2, ~/.cache/pip, ~/.npm and the Go module cache, so a second
+# run on a set-up machine only checks stamps and finishes in seconds.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="${NOWPLAYING_CACHE:-$HOME/.cache/nowplaying}"
+BIN="$CACHE/bin"
+CASSANDRA_VERSION=5.0.8
+CASSANDRA_LIB="$CACHE/cassandra-$CASSANDRA_VERSION/lib"
+SPARK_JARS="$CACHE/spark-jars"
+CONNECTOR=com.datastax.spark:spark-cassandra-connector-assembly_2.12:3.5.1
+HELM_VERSION=v3.22.0
+KUBECONFORM_VERSION=v0.7.0
+PYTHON="${PYTHON:-python3.11}"
+mkdir -p "$CACHE" "$BIN"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+missing=()
+
+# --- prerequisites ------------------------------------------------------------------------
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' \
+  || { echo "error: Python 3.11 is required ($PYTHON is $("$PYTHON" --version 2>&1))" >&2; exit 1; }
+JAVA17=""
+for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk; do
+  if [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] && "$candidate/bin/java" -version 2>&1 | grep -q 'version "17'; then
+    JAVA17="$candidate"; break
+  fi
+done
+[ -n "$JAVA17" ] || missing+=("OpenJDK 17 (Debian: openjdk-17-jdk-headless)")
+command -v mvn >/dev/null 2>&1 || missing+=("Maven (Debian: maven)")
+command -v go >/dev/null 2>&1 || missing+=("Go (https://go.dev/dl)")
+command -v npm >/dev/null 2>&1 || missing+=("Node.js 20 with npm")
+
+# --- system packages the tests need ---------------------------------------------------------
+apt_wanted=()
+command -v chromium >/dev/null 2>&1 || apt_wanted+=(chromium)
+command -v prometheus >/dev/null 2>&1 || apt_wanted+=(prometheus)
+command -v prometheus-pushgateway >/dev/null 2>&1 || apt_wanted+=(prometheus-pushgateway)
+command -v promtool >/dev/null 2>&1 || apt_wanted+=(prometheus)
+if [ ${#apt_wanted[@]} -gt 0 ]; then
+  mapfile -t apt_wanted < <(printf '%s\n' "${apt_wanted[@]}" | sort -u)
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "apt-get install ${apt_wanted[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${apt_wanted[@]}" >/dev/null
+  else
+    missing+=("Debian packages: ${apt_wanted[*]} (sudo apt-get install ${apt_wanted[*]})")
+  fi
+fi
+# Debian's prometheus packages start services on install; the project starts its own.
+if [ "$(id -u)" = 0 ] && command -v service >/dev/null 2>&1; then
+  service prometheus stop >/dev/null 2>&1 || true
+  service prometheus-pushgateway stop >/dev/null 2>&1 || true
+  service prometheus-node-exporter stop >/dev/null 2>&1 || true
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "error: missing prerequisites:" >&2
+  printf '  - %s\n' "${missing[@]}" >&2
+  exit 1
+fi
+
+# --- Python virtual environment ---------------------------------------------------------------
+lock_sum=$(sha256sum "$ROOT/requirements.lock" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)
+if [ ! -x "$ROOT/.venv/bin/python" ]; then
+  step "create .venv"
+  "$PYTHON" -m venv "$ROOT/.venv"
+fi
+if [ "$(cat "$ROOT/.venv/.setup-stamp" 2>/dev/null)" != "$lock_sum" ]; then
+  step "install Python dependencies (requirements.lock)"
+  "$ROOT/.venv/bin/pip" install -q --upgrade pip
+  "$ROOT/.venv/bin/pip" install -q -r "$ROOT/requirements.lock"
+  "$ROOT/.venv/bin/pip" install -q --no-deps -e "$ROOT"
+  echo "$lock_sum" > "$ROOT/.venv/.setup-stamp"
+fi
+
+# --- Cassandra server jars (Maven Central) ----------------------------------------------------
+if ! ls "$CASSANDRA_LIB"/cassandra-all-*.jar >/dev/null 2>&1; then
+  step "download Cassandra $CASSANDRA_VERSION jars into $CASSANDRA_LIB"
+  mkdir -p "$CASSANDRA_LIB.partial"
+  mvn -q -B -f "$ROOT/scripts/cassandra-runtime/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$CASSANDRA_LIB.partial" -DincludeScope=runtime 2>&1 | grep -v jmc5 || true
+  ls "$CASSANDRA_LIB.partial"/cassandra-all-*.jar >/dev/null
+  rm -rf "$CASSANDRA_LIB" && mv "$CASSANDRA_LIB.partial" "$CASSANDRA_LIB"
+fi
+
+# --- Spark Cassandra connector (one assembly jar, no Ivy at run time) ----------------------------
+if ! ls "$SPARK_JARS"/spark-cassandra-connector-assembly_2.12-*.jar >/dev/null 2>&1; then
+  step "download $CONNECTOR into $SPARK_JARS"
+  mkdir -p "$SPARK_JARS"
+  mvn -q -B dependency:copy -Dartifact="$CONNECTOR" -DoutputDirectory="$SPARK_JARS" >/dev/null
+fi
+
+# --- helm and kubeconform (Go module proxy) -----------------------------------------------------
+if [ ! -x "$BIN/helm" ]; then
+  step "go install helm $HELM_VERSION"
+  GOBIN="$BIN" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+fi
+if [ ! -x "$BIN/kubeconform" ]; then
+  step "go install kubeconform $KUBECONFORM_VERSION"
+  GOBIN="$BIN" go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+fi
+
+# --- frontend -----------------------------------------------------------------------------------
+if [ -f "$ROOT/frontend/package-lock.json" ]; then
+  front_sum=$(sha256sum "$ROOT/frontend/package-lock.json" | cut -c1-16)
+  if [ "$(cat "$ROOT/frontend/node_modules/.setup-stamp" 2>/dev/null)" != "$front_sum" ]; then
+    step "npm ci (frontend)"
+    (cd "$ROOT/frontend" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$front_sum" > "$ROOT/frontend/node_modules/.setup-stamp"
+  fi
+  if [ ! -f "$ROOT/frontend/dist/index.html" ] || [ -n "$(find "$ROOT/frontend/src" "$ROOT/frontend/index.html" -newer "$ROOT/frontend/dist/index.html" 2>/dev/null | head -1)" ]; then
+    step "build the frontend"
+    (cd "$ROOT/frontend" && npm run --silent build >/dev/null)
+  fi
+fi
+
+echo "setup complete: .venv, Cassandra $CASSANDRA_VERSION, Spark connector, helm, kubeconform${JAVA17:+, Java 17 at $JAVA17}"

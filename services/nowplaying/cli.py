@@ -1,0 +1,114 @@
+"""The ``nowplaying`` command: one subcommand per service, plus cassandra, migrate and config.
+
+Each service package has a ``cli`` module with ``register(subparsers)``; those modules stay light
+(heavy imports happen inside the handlers) so ``nowplaying --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from nowplaying.common.config import get_settings
+from nowplaying.common.logging import configure_logging, get_logger
+
+log = get_logger("nowplaying.cli")
+
+SERVICE_CLIS = (
+    "nowplaying.extractor.cli",
+    "nowplaying.cleaner.cli",
+    "nowplaying.enricher.cli",
+    "nowplaying.loader.cli",
+    "nowplaying_spark.cli",
+    "nowplaying.gateway.cli",
+    "nowplaying.sandbox.cli",
+    "nowplaying.runner",
+)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _cmd_cassandra(args: argparse.Namespace) -> int:
+    from nowplaying.common.localnode import LocalNode, NodeError
+
+    node = LocalNode(get_settings())
+    try:
+        if args.action == "start":
+            version = node.start()
+            print(f"Cassandra {version} is up on 127.0.0.1:{node.settings.cassandra_port} (data: {node.paths.base})")
+        elif args.action == "stop":
+            print("stopped" if node.stop() else "not running")
+        else:
+            info = node.status()
+            print(json.dumps(info, indent=2))
+            return 0 if info["running"] else 3
+    except NodeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from nowplaying.common.cassandra import CassandraUnavailable, connect, shutdown
+    from nowplaying.common.migrate import MigrationError, migrate
+
+    settings = get_settings()
+    try:
+        session = connect(settings)
+    except CassandraUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        applied = migrate(session, settings.cassandra_keyspace, settings.replication_map)
+    except MigrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        shutdown(session)
+    print(f"applied: {', '.join(applied)}" if applied else f"schema of '{settings.cassandra_keyspace}' is up to date")
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    for key, value in get_settings().masked().items():
+        print(f"{key}={value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nowplaying", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("cassandra", help="start, stop or inspect the project's local Cassandra node")
+    p.add_argument("action", choices=("start", "stop", "status"))
+    p.set_defaults(handler=_cmd_cassandra)
+
+    p = sub.add_parser("migrate", help="create the keyspace and apply pending CQL migrations")
+    p.set_defaults(handler=_cmd_migrate)
+
+    p = sub.add_parser("config", help="print the effective settings (secrets masked)")
+    p.set_defaults(handler=_cmd_config)
+
+    for module_name in SERVICE_CLIS:
+        module = importlib.import_module(module_name)
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

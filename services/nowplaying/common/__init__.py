@@ -1,0 +1,1 @@
+"""Shared library: settings, record contracts, lake, Cassandra, logging, metrics."""

@@ -1,0 +1,179 @@
+"""One settings object, read from environment variables.
+
+Every field's environment variable is its name in upper case (``lake_dir`` -> ``LAKE_DIR``).
+The README's configuration table lists them all; ``nowplaying config`` prints the effective values
+with secrets masked.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+CACHE_HOME = Path.home() / ".cache" / "nowplaying"
+
+CASSANDRA_VERSION = "5.0.8"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    # --- general ----------------------------------------------------------------------------
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: str = Field("json", description="json (one object per line) or text")
+    lake_dir: Path = Field(PROJECT_ROOT / ".local" / "lake", description="root of the batch lake")
+    pushgateway_url: str | None = Field(None, description="Pushgateway base URL; unset = no push")
+    loop_seconds: float = Field(30.0, description="default interval of `--loop` for local runs")
+
+    # --- Cassandra (client) -----------------------------------------------------------------
+    cassandra_hosts: str = Field("127.0.0.1", description="comma-separated contact points (host[:port])")
+    cassandra_port: int = Field(9042, description="CQL native port")
+    cassandra_keyspace: str = Field("nowplaying", description="keyspace the services use")
+    cassandra_replication: str = Field(
+        '{"class": "SimpleStrategy", "replication_factor": 1}',
+        description="replication map (JSON) used when `migrate` creates the keyspace",
+    )
+    cassandra_local_dc: str = Field("datacenter1", description="local data centre for routing")
+    cassandra_username: str | None = Field(None, description="optional PlainText auth user")
+    cassandra_password: SecretStr | None = Field(None, description="optional PlainText auth password")
+    cassandra_connect_timeout_s: float = Field(60.0, description="keep retrying to connect this long")
+
+    # --- local Cassandra node (`nowplaying cassandra start`) --------------------------------
+    cassandra_home: Path = Field(
+        CACHE_HOME / f"cassandra-{CASSANDRA_VERSION}", description="server jars (lib/), from make setup"
+    )
+    cassandra_data_dir: Path = Field(PROJECT_ROOT / ".local" / "cassandra", description="node data, logs")
+    cassandra_heap: str = Field("1G", description="JVM heap of the local node (-Xms/-Xmx)")
+    cassandra_storage_port: int = Field(7000, description="local node inter-node port")
+    cassandra_jmx_port: int = Field(7199, description="local node JMX port (loopback only)")
+    cassandra_start_timeout_s: float = Field(180.0, description="how long `start` waits for CQL")
+    java_home: Path | None = Field(None, description="JDK 17 home; default: found automatically")
+
+    # --- sources (extractor) ----------------------------------------------------------------
+    sources: str = Field("x,mastodon,bluesky", description="enabled sources, comma-separated")
+    x_api_base: str = Field("https://api.x.com", description="X API base URL")
+    x_bearer_token: SecretStr | None = Field(None, description="X app bearer token (enables X)")
+    x_query: str = Field("#NowPlaying -is:retweet", description="X recent-search query")
+    x_max_posts_per_run: int = Field(1000, description="X posts read per run at most (paid per post)")
+    x_max_posts_per_day: int = Field(10000, description="X posts read per UTC day at most")
+    mastodon_base: str = Field("https://mastodon.social", description="Mastodon instance base URL")
+    mastodon_tag: str = Field("nowplaying", description="hashtag to follow (no #)")
+    mastodon_access_token: SecretStr | None = Field(None, description="optional Mastodon token")
+    bluesky_base: str = Field("https://bsky.social", description="Bluesky PDS / entryway base URL")
+    bluesky_handle: str | None = Field(None, description="Bluesky handle (with the app password)")
+    bluesky_app_password: SecretStr | None = Field(None, description="Bluesky app password (enables it)")
+    bluesky_tag: str = Field("nowplaying", description="Bluesky tag to search (no #)")
+    max_pages_per_run: int = Field(50, description="pages per source per run at most")
+
+    # --- HTTP behaviour shared by all clients -----------------------------------------------
+    http_timeout_s: float = Field(20.0, description="per-request timeout")
+    retry_max_attempts: int = Field(4, description="attempts for 5xx/timeouts/dropped connections")
+    retry_base_delay_s: float = Field(0.5, description="first backoff delay (exponential, jittered)")
+    retry_max_delay_s: float = Field(8.0, description="largest single backoff delay")
+    rate_limit_max_wait_s: float = Field(
+        30.0, description="wait for a rate-limit reset only up to this; longer leaves work pending"
+    )
+
+    # --- Spotify / ReccoBeats (enricher) ----------------------------------------------------
+    spotify_accounts_base: str = Field("https://accounts.spotify.com", description="token endpoint base")
+    spotify_api_base: str = Field("https://api.spotify.com/v1", description="Web API base URL")
+    spotify_client_id: str | None = Field(None, description="Spotify app client id")
+    spotify_client_secret: SecretStr | None = Field(None, description="Spotify app client secret")
+    spotify_market: str = Field("US", description="market for search")
+    reccobeats_base: str = Field("https://api.reccobeats.com", description="ReccoBeats base URL")
+    match_threshold: float = Field(0.80, description="accept a match at or above this confidence")
+    match_cache_ttl_s: int = Field(30 * 24 * 3600, description="match cache entry lifetime")
+
+    # --- gateway ----------------------------------------------------------------------------
+    gateway_host: str = Field("127.0.0.1", description="bind address of `serve`")
+    gateway_port: int = Field(8000, description="port of `serve`")
+    cursor_secret: SecretStr | None = Field(
+        None, description="HMAC key for paging cursors; unset = random per process (cursors die on restart)"
+    )
+    cors_origins: str = Field("", description="comma-separated allowed CORS origins; empty = none")
+    frontend_dist: Path = Field(PROJECT_ROOT / "frontend" / "dist", description="built frontend to serve")
+    page_size_max: int = Field(200, description="largest page the plays API returns")
+
+    # --- sandbox ----------------------------------------------------------------------------
+    sandbox_host: str = Field("127.0.0.1", description="bind address of the sandbox")
+    sandbox_port: int = Field(8900, description="port of the sandbox")
+    sandbox_seed: int = Field(42, description="corpus seed")
+    sandbox_dev_mode: bool = Field(True, description="Spotify Development Mode (2026 restrictions)")
+    sandbox_faults: str = Field("", description="fault spec, e.g. 'spotify:429:0.1,x:500:0.05'")
+    sandbox_posts_per_minute: float = Field(60.0, description="rate at which new posts appear")
+
+    # --- Spark ------------------------------------------------------------------------------
+    spark_master: str = Field("local[*]", description="Spark master for `aggregate`")
+    spark_connector: str = Field(
+        "com.datastax.spark:spark-cassandra-connector-assembly_2.12:3.5.1",
+        description="connector coordinates",
+    )
+    spark_jars_dir: Path = Field(CACHE_HOME / "spark-jars", description="where make setup puts the jar")
+    spark_driver_memory: str = Field("1g", description="spark.driver.memory")
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        if value not in {"json", "text"}:
+            raise ValueError("LOG_FORMAT must be 'json' or 'text'")
+        return value
+
+    @field_validator("cassandra_replication")
+    @classmethod
+    def _check_replication(cls, value: str) -> str:
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"CASSANDRA_REPLICATION is not JSON: {exc}") from exc
+        if not isinstance(parsed, dict) or "class" not in parsed:
+            raise ValueError("CASSANDRA_REPLICATION must be a JSON object with a 'class'")
+        return value
+
+    # --- derived views ----------------------------------------------------------------------
+    @property
+    def cassandra_contact_points(self) -> list[tuple[str, int]]:
+        points: list[tuple[str, int]] = []
+        for item in self.cassandra_hosts.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            host, _, port = item.partition(":")
+            points.append((host, int(port) if port else self.cassandra_port))
+        return points
+
+    @property
+    def replication_map(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.cassandra_replication)
+        return parsed
+
+    @property
+    def enabled_sources(self) -> list[str]:
+        return [s.strip() for s in self.sources.split(",") if s.strip()]
+
+    def masked(self) -> dict[str, str]:
+        """Every setting as text, secrets shown only as set/unset."""
+        out: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name.upper()] = "<set>"
+            elif value is None:
+                out[name.upper()] = ""
+            else:
+                out[name.upper()] = str(value)
+        return out
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,345 @@
+"""A local Cassandra 5.0 node owned by the project: ``nowplaying cassandra start|stop|status``.
+
+The server jars come from Maven Central (``make setup`` puts them in ``CASSANDRA_HOME/lib``); the node
+runs as a plain JVM process on JDK 17 with its data, configuration, log and pid file under
+``CASSANDRA_DATA_DIR``. ``start`` returns once CQL answers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nowplaying.common.config import CASSANDRA_VERSION, Settings
+from nowplaying.common.logging import get_logger
+
+log = get_logger(__name__)
+
+JVM17_FLAGS = [
+    "-XX:+UseG1GC", "-XX:+ParallelRefProcEnabled", "-XX:MaxTenuringThreshold=1", "-XX:G1HeapRegionSize=16m",
+    "-XX:MaxGCPauseMillis=300", "-XX:InitiatingHeapOccupancyPercent=70", "-Xss256k",
+    "-XX:+HeapDumpOnOutOfMemoryError", "-XX:+PerfDisableSharedMem", "-XX:ActiveProcessorCount=2",
+    "-Djdk.attach.allowAttachSelf=true",
+    "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+    "--add-exports", "java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED",
+    "--add-exports", "java.management/com.sun.jmx.remote.security=ALL-UNNAMED",
+    "--add-exports", "java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    "--add-exports", "java.rmi/sun.rmi.server=ALL-UNNAMED",
+    "--add-exports", "java.sql/java.sql=ALL-UNNAMED",
+    "--add-exports", "java.base/java.lang.ref=ALL-UNNAMED",
+    "--add-exports", "jdk.unsupported/sun.misc=ALL-UNNAMED",
+    "--add-exports", "jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+    "--add-exports", "jdk.attach/sun.tools.attach=ALL-UNNAMED",
+    "--add-opens", "java.base/java.lang.module=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.loader=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.ref=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.reflect=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.math=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.module=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.util.jar=ALL-UNNAMED",
+    "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
+    "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens", "java.base/java.io=ALL-UNNAMED",
+    "--add-opens", "java.base/java.lang.reflect=ALL-UNNAMED",
+    "--add-opens", "jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
+    "--add-opens", "java.base/java.lang=ALL-UNNAMED",
+    "--add-opens", "java.base/java.util=ALL-UNNAMED",
+    "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+    "-Dio.netty.tryReflectionSetAccessible=true", "-Dio.netty.allocator.useCacheForAllThreads=true",
+    "-Dio.netty.allocator.maxOrder=11", "-Djava.net.preferIPv4Stack=true",
+]  # fmt: skip
+
+LOGBACK_XML = """<configuration scan="false">
+  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%-5level [%thread] %date{ISO8601} %F:%L - %msg%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="STDOUT"/></root>
+</configuration>
+"""
+
+
+class NodeError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class NodePaths:
+    base: Path
+
+    @property
+    def conf(self) -> Path:
+        return self.base / "conf"
+
+    @property
+    def data(self) -> Path:
+        return self.base / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.base / "logs" / "cassandra.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.base / "cassandra.pid"
+
+
+def cassandra_yaml(paths: NodePaths, settings: Settings) -> str:
+    d = paths.data
+    return f"""# Written by `nowplaying cassandra start`; edits are overwritten.
+cluster_name: nowplaying-local
+num_tokens: 1
+initial_token: 0
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+endpoint_snitch: SimpleSnitch
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "127.0.0.1:{settings.cassandra_storage_port}"
+listen_address: 127.0.0.1
+rpc_address: 127.0.0.1
+storage_port: {settings.cassandra_storage_port}
+start_native_transport: true
+native_transport_port: {settings.cassandra_port}
+authenticator: AllowAllAuthenticator
+authorizer: AllowAllAuthorizer
+data_file_directories: [{d}/data]
+commitlog_directory: {d}/commitlog
+saved_caches_directory: {d}/saved_caches
+hints_directory: {d}/hints
+cdc_raw_directory: {d}/cdc_raw
+cdc_enabled: false
+commitlog_sync: periodic
+commitlog_sync_period: 10000ms
+commitlog_segment_size: 32MiB
+memtable_heap_space: 256MiB
+memtable_offheap_space: 256MiB
+concurrent_reads: 16
+concurrent_writes: 16
+concurrent_counter_writes: 8
+concurrent_compactors: 1
+auto_snapshot: false
+incremental_backups: false
+batch_size_warn_threshold: 64KiB
+batch_size_fail_threshold: 640KiB
+read_request_timeout: 10000ms
+write_request_timeout: 10000ms
+range_request_timeout: 20000ms
+request_timeout: 20000ms
+"""
+
+
+def find_java(settings: Settings) -> Path:
+    """A JDK 17 java binary, or a clear error (Cassandra 5.0 runs on 11 and 17 only)."""
+    candidates: list[Path] = []
+    if settings.java_home:
+        candidates.append(Path(settings.java_home) / "bin" / "java")
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
+    candidates += [
+        Path("/usr/lib/jvm/java-17-openjdk-amd64/bin/java"),
+        Path("/usr/lib/jvm/java-17-openjdk/bin/java"),
+    ]
+    seen: list[str] = []
+    for java in candidates:
+        if not java.exists():
+            continue
+        version = java_major_version(java)
+        seen.append(f"{java} ({version})")
+        if version == 17:
+            return java
+    raise NodeError(
+        "Cassandra 5.0 needs Java 17, and none was found"
+        + (f" (found: {', '.join(seen)})" if seen else "")
+        + ". Install OpenJDK 17 (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME to a JDK 17."
+    )
+
+
+def java_major_version(java: Path) -> int | None:
+    try:
+        out = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30).stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class LocalNode:
+    def __init__(self, settings: Settings, base: Path | None = None) -> None:
+        self.settings = settings
+        self.paths = NodePaths(Path(base or settings.cassandra_data_dir).resolve())
+
+    # --- state ------------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.paths.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and b"CassandraDaemon" not in cmdline.read_bytes():
+            return None  # a stale pid file naming another process
+        return pid
+
+    def cql_ready(self) -> bool:
+        return port_open("127.0.0.1", self.settings.cassandra_port)
+
+    def release_version(self) -> str:
+        from nowplaying.common.cassandra import connect, shutdown
+
+        session = connect(self.settings, deadline_s=5)
+        try:
+            row = session.execute("SELECT release_version FROM system.local").one()
+            return str(row.release_version)
+        finally:
+            shutdown(session)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.paths.log_file.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(text[-lines:])
+
+    # --- commands ---------------------------------------------------------------------------
+    def command(self, java: Path) -> list[str]:
+        lib = Path(self.settings.cassandra_home) / "lib"
+        heap = self.settings.cassandra_heap
+        return [
+            str(java), f"-Xms{heap}", f"-Xmx{heap}", *JVM17_FLAGS,
+            "-Dcassandra-foreground=yes",
+            f"-Dcassandra.config=file://{self.paths.conf}/cassandra.yaml",
+            f"-Dcassandra.storagedir={self.paths.data}",
+            f"-Dcassandra.logdir={self.paths.log_file.parent}",
+            f"-Dlogback.configurationFile=file://{self.paths.conf}/logback.xml",
+            f"-Dcassandra.jmx.local.port={self.settings.cassandra_jmx_port}",
+            "-Dcassandra.skip_wait_for_gossip_to_settle=0", "-Dcassandra.load_ring_state=false",
+            "-cp", f"{self.paths.conf}:{lib}/*",
+            "org.apache.cassandra.service.CassandraDaemon",
+        ]  # fmt: skip
+
+    def start(self, timeout_s: float | None = None) -> str:
+        """Start the node (or find it running) and wait for CQL; returns the release version."""
+        timeout_s = timeout_s or self.settings.cassandra_start_timeout_s
+        if self.pid() is not None:
+            self._wait_ready(self.pid(), timeout_s)
+            return self.release_version()
+        lib = Path(self.settings.cassandra_home) / "lib"
+        if not any(lib.glob("cassandra-all-*.jar")):
+            raise NodeError(
+                f"the Cassandra {CASSANDRA_VERSION} jars are not in {lib}; run `make setup` "
+                "(or set CASSANDRA_HOME to a folder whose lib/ holds them)"
+            )
+        java = find_java(self.settings)
+        for port, what in (
+            (self.settings.cassandra_port, "CQL (CASSANDRA_PORT)"),
+            (self.settings.cassandra_storage_port, "storage (CASSANDRA_STORAGE_PORT)"),
+            (self.settings.cassandra_jmx_port, "JMX (CASSANDRA_JMX_PORT)"),
+        ):
+            if port_open("127.0.0.1", port):
+                raise NodeError(
+                    f"port {port} for {what} is already taken by another process; stop it or choose another port"
+                )
+        for folder in (self.paths.conf, self.paths.data, self.paths.log_file.parent):
+            folder.mkdir(parents=True, exist_ok=True)
+        (self.paths.conf / "cassandra.yaml").write_text(cassandra_yaml(self.paths, self.settings))
+        (self.paths.conf / "logback.xml").write_text(LOGBACK_XML)
+        with open(self.paths.log_file, "ab") as log_handle:
+            proc = subprocess.Popen(
+                self.command(java),
+                stdout=log_handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.paths.base,
+                start_new_session=True,  # Ctrl-C in a terminal does not reach the node directly
+            )
+        self.paths.pid_file.write_text(str(proc.pid))
+        log.info("cassandra_starting", pid=proc.pid, port=self.settings.cassandra_port, data=str(self.paths.base))
+        self._wait_ready(proc.pid, timeout_s, proc)
+        version = self.release_version()
+        log.info("cassandra_ready", pid=proc.pid, release_version=version)
+        return version
+
+    def _wait_ready(self, pid: int | None, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise NodeError(
+                    f"Cassandra exited with code {proc.returncode} during start. End of "
+                    f"{self.paths.log_file}:\n{self.log_tail()}"
+                )
+            if self.cql_ready():
+                return
+            time.sleep(0.5)
+        raise NodeError(
+            f"Cassandra (pid {pid}) did not answer CQL on port {self.settings.cassandra_port} within "
+            f"{timeout_s:.0f} s. End of {self.paths.log_file}:\n{self.log_tail()}"
+        )
+
+    def stop(self, timeout_s: float = 60.0) -> bool:
+        """SIGTERM (the node drains), then SIGKILL after the timeout. False if it was not running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            if _is_zombie(pid):
+                break
+            time.sleep(0.3)
+        else:
+            log.warning("cassandra_kill", pid=pid)
+            os.kill(pid, signal.SIGKILL)
+        self.paths.pid_file.unlink(missing_ok=True)
+        log.info("cassandra_stopped", pid=pid)
+        return True
+
+    def status(self) -> dict[str, object]:
+        pid = self.pid()
+        ready = self.cql_ready() if pid else False
+        info: dict[str, object] = {
+            "running": pid is not None,
+            "pid": pid,
+            "cql_port": self.settings.cassandra_port,
+            "cql_ready": ready,
+            "data_dir": str(self.paths.base),
+        }
+        if ready:
+            try:
+                info["release_version"] = self.release_version()
+            except Exception as exc:
+                info["error"] = str(exc)
+        return info
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"

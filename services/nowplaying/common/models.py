@@ -1,0 +1,236 @@
+"""Record contracts of the lake (DESIGN.md): Post, ParsedPost and the enriched CSV columns.
+
+Records are plain dataclasses. ``from_dict`` validates a decoded JSON object and raises
+``RecordError`` naming the field that is wrong; ``to_dict`` gives the JSON-ready object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+SOURCES = ("x", "mastodon", "bluesky", "sandbox")
+KINDS = ("link", "parsed", "query", "none")
+SONG_KINDS = ("link", "parsed", "query")
+
+MAX_TEXT_CHARS = 20_000
+
+
+class RecordError(ValueError):
+    """A record that does not follow its contract; the message names the field."""
+
+
+def _require_str(obj: dict[str, Any], name: str, *, nullable: bool = False) -> str | None:
+    if name not in obj:
+        if nullable:
+            return None
+        raise RecordError(f"missing field '{name}'")
+    value = obj[name]
+    if value is None:
+        if nullable:
+            return None
+        raise RecordError(f"field '{name}' is null")
+    if not isinstance(value, str):
+        raise RecordError(f"field '{name}' must be a string, got {type(value).__name__}")
+    return value
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """Parse an RFC 3339 timestamp into an aware UTC datetime."""
+    text = value.strip()
+    if text.endswith("Z") or text.endswith("z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise RecordError(f"'{value[:40]}' is not an RFC 3339 timestamp") from exc
+    if parsed.tzinfo is None:
+        raise RecordError(f"timestamp '{value[:40]}' has no time zone")
+    return parsed.astimezone(UTC)
+
+
+def format_rfc3339(value: datetime) -> str:
+    """UTC, millisecond precision, 'Z' suffix: the one timestamp format of the lake."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+@dataclass(slots=True)
+class Post:
+    source: str
+    post_id: str
+    created_at: str
+    author_id: str
+    author_name: str | None
+    lang: str | None
+    text: str
+    urls: list[str] = field(default_factory=list)
+    is_repost: bool = False
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, obj: Any) -> Post:
+        if not isinstance(obj, dict):
+            raise RecordError(f"a post must be a JSON object, got {type(obj).__name__}")
+        source = _require_str(obj, "source")
+        if source not in SOURCES:
+            raise RecordError(f"field 'source' must be one of {', '.join(SOURCES)}, got '{source}'")
+        post_id = _require_str(obj, "post_id")
+        if not post_id:
+            raise RecordError("field 'post_id' is empty")
+        created_at = _require_str(obj, "created_at")
+        assert created_at is not None
+        created_at = format_rfc3339(parse_rfc3339(created_at))
+        author_id = _require_str(obj, "author_id")
+        text = _require_str(obj, "text")
+        assert text is not None
+        if len(text) > MAX_TEXT_CHARS:
+            raise RecordError(f"field 'text' is {len(text)} characters, over the limit of {MAX_TEXT_CHARS}")
+        urls = obj.get("urls", [])
+        if urls is None:
+            urls = []
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise RecordError("field 'urls' must be a list of strings")
+        is_repost = obj.get("is_repost", False)
+        if not isinstance(is_repost, bool):
+            raise RecordError("field 'is_repost' must be a boolean")
+        raw = obj.get("raw", {})
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise RecordError("field 'raw' must be an object")
+        return cls(
+            source=source or "",
+            post_id=post_id or "",
+            created_at=created_at,
+            author_id=author_id or "",
+            author_name=_require_str(obj, "author_name", nullable=True),
+            lang=_require_str(obj, "lang", nullable=True),
+            text=text,
+            urls=list(urls),
+            is_repost=is_repost,
+            raw=raw,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def created_at_dt(self) -> datetime:
+        return parse_rfc3339(self.created_at)
+
+
+@dataclass(slots=True)
+class ParsedPost:
+    source: str
+    post_id: str
+    created_at: str
+    author_id: str
+    author_name: str | None
+    lang: str | None
+    text: str
+    urls: list[str]
+    is_repost: bool
+    raw: dict[str, Any]
+    kind: str
+    artist: str | None
+    title: str | None
+    query: str | None
+    spotify_track_id: str | None
+    rule: str
+    is_bot: bool
+
+    @classmethod
+    def from_post(
+        cls,
+        post: Post,
+        *,
+        kind: str,
+        rule: str,
+        artist: str | None = None,
+        title: str | None = None,
+        query: str | None = None,
+        spotify_track_id: str | None = None,
+        is_bot: bool = False,
+    ) -> ParsedPost:
+        if kind not in KINDS:
+            raise RecordError(f"kind must be one of {', '.join(KINDS)}, got '{kind}'")
+        return cls(
+            source=post.source,
+            post_id=post.post_id,
+            created_at=post.created_at,
+            author_id=post.author_id,
+            author_name=post.author_name,
+            lang=post.lang,
+            text=post.text,
+            urls=post.urls,
+            is_repost=post.is_repost,
+            raw=post.raw,
+            kind=kind,
+            artist=artist,
+            title=title,
+            query=query,
+            spotify_track_id=spotify_track_id,
+            rule=rule,
+            is_bot=is_bot,
+        )
+
+    @classmethod
+    def from_dict(cls, obj: Any) -> ParsedPost:
+        post = Post.from_dict(obj)
+        kind = _require_str(obj, "kind")
+        if kind not in KINDS:
+            raise RecordError(f"field 'kind' must be one of {', '.join(KINDS)}, got '{kind}'")
+        rule = _require_str(obj, "rule") or ""
+        is_bot = obj.get("is_bot", False)
+        if not isinstance(is_bot, bool):
+            raise RecordError("field 'is_bot' must be a boolean")
+        return cls.from_post(
+            post,
+            kind=kind or "none",
+            rule=rule,
+            artist=_require_str(obj, "artist", nullable=True),
+            title=_require_str(obj, "title", nullable=True),
+            query=_require_str(obj, "query", nullable=True),
+            spotify_track_id=_require_str(obj, "spotify_track_id", nullable=True),
+            is_bot=is_bot,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def is_play(self) -> bool:
+        return self.kind in SONG_KINDS
+
+
+POST_FIELDS = tuple(f.name for f in fields(Post))
+PARSED_POST_FIELDS = tuple(f.name for f in fields(ParsedPost))
+
+# The original project's 22 columns, in its order, then ours (DESIGN.md "Enriched CSV").
+SEED_CSV_COLUMNS = (
+    "id_tweet", "text", "created_at", "url_tweet", "id_track", "name", "popularity",
+    "artists_id", "artists_name", "danceability", "energy", "key", "loudness", "speechiness",
+    "acousticness", "instrumentalness", "liveness", "valence", "tempo", "duration_ms",
+    "time_signature", "mode",
+)  # fmt: skip
+EXTRA_CSV_COLUMNS = (
+    "source", "post_id", "author_id", "album", "release_date", "match_method",
+    "match_confidence", "features_source", "is_bot",
+)  # fmt: skip
+ENRICHED_CSV_COLUMNS = SEED_CSV_COLUMNS + EXTRA_CSV_COLUMNS
+
+AUDIO_FEATURES = (
+    "danceability", "energy", "key", "loudness", "speechiness", "acousticness",
+    "instrumentalness", "liveness", "valence", "tempo", "time_signature", "mode",
+)  # fmt: skip
+# Features on a 0..1 scale (charts and statistics treat these alike).
+UNIT_FEATURES = (
+    "danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness", "valence",
+)  # fmt: skip
+
+MATCH_METHODS = ("link", "search_fields", "search_relaxed", "search_free", "cache", "none")
+FEATURES_SOURCES = ("spotify", "reccobeats", "")

@@ -1,0 +1,13 @@
+"""`nowplaying sandbox`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from nowplaying.common.cliutil import not_implemented
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser("sandbox", help="run the offline stand-ins for the external APIs")
+    parser.set_defaults(handler=lambda args: not_implemented("sandbox"))

@@ -1,0 +1,1 @@
+"""PySpark jobs: daily aggregates and backfill over the raw lake."""
