@@ -10,7 +10,7 @@ BIN="$CACHE/bin"
 CASSANDRA_VERSION=5.0.8
 CASSANDRA_LIB="$CACHE/cassandra-$CASSANDRA_VERSION/lib"
 SPARK_JARS="$CACHE/spark-jars"
-CONNECTOR=com.datastax.spark:spark-cassandra-connector-assembly_2.12:3.5.1
+CONNECTOR=com.datastax.spark:spark-cassandra-connector_2.12:3.5.1
 HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.7.0
 PYTHON="${PYTHON:-python3.11}"
@@ -88,11 +88,13 @@ if ! ls "$CASSANDRA_LIB"/cassandra-all-*.jar >/dev/null 2>&1; then
   rm -rf "$CASSANDRA_LIB" && mv "$CASSANDRA_LIB.partial" "$CASSANDRA_LIB"
 fi
 
-# --- Spark Cassandra connector (one assembly jar, no Ivy at run time) ----------------------------
-if ! ls "$SPARK_JARS"/spark-cassandra-connector-assembly_2.12-*.jar >/dev/null 2>&1; then
+# --- Spark Cassandra connector and its dependencies (jars passed with spark.jars; no Ivy at run time)
+if ! ls "$SPARK_JARS"/spark-cassandra-connector_2.12-*.jar >/dev/null 2>&1; then
   step "download $CONNECTOR into $SPARK_JARS"
-  mkdir -p "$SPARK_JARS"
-  mvn -q -B dependency:copy -Dartifact="$CONNECTOR" -DoutputDirectory="$SPARK_JARS" >/dev/null
+  rm -rf "$SPARK_JARS.partial" && mkdir -p "$SPARK_JARS.partial"
+  mvn -q -B -f "$ROOT/scripts/spark-runtime/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$SPARK_JARS.partial" -DincludeScope=runtime >/dev/null
+  rm -rf "$SPARK_JARS" && mv "$SPARK_JARS.partial" "$SPARK_JARS"
 fi
 
 # --- helm and kubeconform (Go module proxy) -----------------------------------------------------

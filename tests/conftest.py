@@ -112,3 +112,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for marker in ("integration", "e2e", "chart"):
             if marker in parts:
                 item.add_marker(getattr(pytest.mark, marker))
+
+
+# Fixtures owned by each area live in their own modules, so areas never edit the same file.
+pytest_plugins = [
+    "tests.fixtures_sandbox",
+    "tests.fixtures_pipeline",
+    "tests.fixtures_gateway",
+    "tests.fixtures_observability",
+]

@@ -110,11 +110,10 @@ class Settings(BaseSettings):
 
     # --- Spark ------------------------------------------------------------------------------
     spark_master: str = Field("local[*]", description="Spark master for `aggregate`")
-    spark_connector: str = Field(
-        "com.datastax.spark:spark-cassandra-connector-assembly_2.12:3.5.1",
-        description="connector coordinates",
+    spark_jars_dir: Path = Field(
+        CACHE_HOME / "spark-jars",
+        description="spark-cassandra-connector_2.12 3.5.1 and its dependencies (make setup puts them here)",
     )
-    spark_jars_dir: Path = Field(CACHE_HOME / "spark-jars", description="where make setup puts the jar")
     spark_driver_memory: str = Field("1g", description="spark.driver.memory")
 
     @field_validator("log_format")
