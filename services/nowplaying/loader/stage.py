@@ -1,0 +1,417 @@
+"""`nowplaying load`: every pending enriched CSV batch into Cassandra, exactly once, then to history/.
+
+Per file:
+1. checksum it; if ``load_log`` says this file was loaded with the same checksum, only move it
+   to ``history/`` (a crash after the load and before the move) and go on;
+2. record it as ``loading``; write every row (deterministic keys: a re-run overwrites the same
+   cells, so a load interrupted anywhere is simply done again in full);
+3. write the refused rows with their line and reason to ``rejects/<day>/<batch_id>.load.jsonl``;
+4. record it as ``loaded`` with its counts, and only then move it to ``history/``.
+
+A file whose header is not the enriched CSV header is moved to ``rejects/`` whole, with the reason.
+If Cassandra fails during a file the run stops with "Cassandra unavailable while loading <file>";
+the file stays in ``enriched/`` and the next run loads it completely.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+
+import orjson
+from cassandra import DriverException, OperationTimedOut, RequestExecutionException
+from cassandra.cluster import NoHostAvailable, Session
+from cassandra.connection import ConnectionException
+from prometheus_client import Counter, Gauge
+
+from nowplaying.common.cassandra import CassandraUnavailable, connect, shutdown
+from nowplaying.common.config import Settings
+from nowplaying.common.lake import Batch, Lake, file_checksum
+from nowplaying.common.logging import get_logger
+from nowplaying.common.metrics import StageMetrics
+from nowplaying.common.stage import StageRun, stage_run
+from nowplaying.loader.reader import Range, iter_lines, read_header, split_ranges
+from nowplaying.loader.rows import HeaderError, RowError, parse_play, read_records
+from nowplaying.loader.writer import PlayWriter, Statements, WriteFailed
+
+log = get_logger(__name__)
+
+STAGE = "load"
+# Files smaller than this are loaded in the calling process even when LOAD_WORKERS > 1.
+PARALLEL_MIN_BYTES = 8 << 20
+PROGRESS_EVERY_ROWS = 100_000
+REJECT_EXCERPT_CHARS = 1_000
+
+CASSANDRA_ERRORS: tuple[type[BaseException], ...] = (
+    WriteFailed,
+    NoHostAvailable,
+    OperationTimedOut,
+    RequestExecutionException,
+    ConnectionException,
+    DriverException,
+    CassandraUnavailable,
+)
+
+
+class LoadError(RuntimeError):
+    """A run that could not finish; the message names the file and the cause."""
+
+
+@dataclass
+class Reject:
+    line: int
+    reason: str
+    record: str
+
+
+@dataclass
+class PartResult:
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+
+
+@dataclass
+class FileResult:
+    batch_id: str
+    outcome: str  # 'loaded' | 'skipped' | 'refused'
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class LoadSummary:
+    files: list[FileResult] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for f in self.files if f.outcome == outcome)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+
+# --- load_log ----------------------------------------------------------------------------------
+@dataclass
+class LogEntry:
+    checksum: str
+    status: str
+
+
+class LoadLog:
+    """The ``load_log`` table: one row per file (batch id) with its checksum and status."""
+
+    def __init__(self, session: Session, keyspace: str) -> None:
+        self.session = session
+        self._get = session.prepare(f"SELECT checksum, status FROM {keyspace}.load_log WHERE file = ?")
+        self._put = session.prepare(
+            f"INSERT INTO {keyspace}.load_log (file, checksum, status, rows_total, rows_loaded, rows_rejected,"
+            " started_at, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        self._put.is_idempotent = True
+
+    def get(self, batch_id: str) -> LogEntry | None:
+        row = self.session.execute(self._get, (batch_id,)).one()
+        return LogEntry(row.checksum, row.status) if row else None
+
+    def loading(self, batch_id: str, checksum: str, started_at: datetime) -> None:
+        self.session.execute(self._put, (batch_id, checksum, "loading", None, None, None, started_at, None))
+
+    def loaded(self, batch_id: str, checksum: str, result: FileResult, started_at: datetime) -> None:
+        self.session.execute(
+            self._put,
+            (
+                batch_id,
+                checksum,
+                "loaded",
+                result.rows_read,
+                result.rows_loaded,
+                result.rows_rejected,
+                started_at,
+                datetime.now(UTC),
+            ),
+        )
+
+
+# --- loading one range of a file -----------------------------------------------------------------
+def load_range(
+    session: Session,
+    statements: Statements,
+    path: Path,
+    part: Range,
+    now: datetime,
+    concurrency: int,
+    progress: Callable[[int], None] | None = None,
+) -> PartResult:
+    """Parse and write the records of one byte range; bad records are collected, not written."""
+    result = PartResult()
+    writer = PlayWriter(session, statements, now, concurrency=concurrency)
+    for line, fields in read_records(iter_lines(path, part), first_line=part.first_line):
+        result.rows_read += 1
+        if isinstance(fields, str):
+            result.rejects.append(Reject(line, fields, ""))
+            continue
+        try:
+            play = parse_play(fields)
+        except RowError as exc:
+            result.rejects.append(Reject(line, str(exc), ",".join(fields)[:REJECT_EXCERPT_CHARS]))
+            continue
+        writer.add(play)
+        if progress is not None and writer.plays % PROGRESS_EVERY_ROWS == 0:
+            progress(writer.plays)
+    writer.finish()
+    result.rows_loaded = writer.plays
+    return result
+
+
+def _load_part_in_worker(settings: Settings, path: Path, part: Range, now: datetime) -> PartResult:
+    """Entry point of a worker process: its own session, one range."""
+    session = connect(settings, deadline_s=min(settings.cassandra_connect_timeout_s, 30.0))
+    try:
+        statements = Statements.prepare(session, settings.cassandra_keyspace)
+        return load_range(session, statements, path, part, now, settings.load_concurrency)
+    except WriteFailed:
+        raise
+    except CASSANDRA_ERRORS as exc:
+        # Driver exceptions do not always pickle back to the parent; send a plain message.
+        raise WriteFailed.of(exc) from None
+    finally:
+        shutdown(session)
+
+
+def load_file(
+    session: Session, statements: Statements, settings: Settings, path: Path, data_start: int, now: datetime
+) -> PartResult:
+    """All the records of a file: in this process, or split across LOAD_WORKERS processes."""
+    workers = settings.load_workers
+    started = time.monotonic()
+
+    def progress(rows: int) -> None:
+        elapsed = time.monotonic() - started
+        log.info("load_progress", file=path.name, rows=rows, rows_per_s=round(rows / max(elapsed, 1e-6)))
+
+    if workers <= 1 or path.stat().st_size < PARALLEL_MIN_BYTES:
+        return load_range(
+            session, statements, path, Range(data_start, path.stat().st_size, 2), now, settings.load_concurrency,
+            progress,
+        )  # fmt: skip
+    parts = split_ranges(path, data_start, workers)
+    log.info("load_parallel", file=path.name, workers=len(parts))
+    total = PartResult()
+    with ProcessPoolExecutor(max_workers=len(parts), mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_load_part_in_worker, settings, path, part, now) for part in parts]
+        errors: list[BaseException] = []
+        for future in futures:
+            try:
+                part_result = future.result()
+            except BaseException as exc:
+                errors.append(exc)
+                continue
+            total.rows_read += part_result.rows_read
+            total.rows_loaded += part_result.rows_loaded
+            total.rejects.extend(part_result.rejects)
+        if errors:
+            raise errors[0]
+    total.rejects.sort(key=lambda r: r.line)
+    return total
+
+
+# --- lake moves --------------------------------------------------------------------------------
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".tmp-{target.name}-{secrets.token_hex(4)}"
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def rejects_path(lake: Lake, batch: Batch) -> Path:
+    return lake.area_dir("rejects") / batch.day / f"{batch.batch_id}.load.jsonl"
+
+
+def write_rejects(lake: Lake, batch: Batch, rejects: list[Reject]) -> Path:
+    label = f"enriched/{batch.day}/{batch.path.name}"
+    lines = [
+        orjson.dumps({"file": label, "line": r.line, "reason": r.reason, "record": r.record}) + b"\n" for r in rejects
+    ]
+    target = rejects_path(lake, batch)
+    _write_atomically(target, b"".join(lines))
+    return target
+
+
+def move_to_history(lake: Lake, batch: Batch, checksum: str) -> Path:
+    """Move a loaded file to history/. A different file already there under the same name is kept
+    (renamed with its checksum), so history never loses a file."""
+    target = lake.area_dir("history") / batch.day / batch.path.name
+    if target.exists() and file_checksum(target) != checksum:
+        kept = target.with_name(f"{batch.batch_id}.replaced-{file_checksum(target)[:12]}.csv.old")
+        os.replace(target, kept)
+        log.warning("history_name_taken", file=batch.path.name, kept_as=kept.name)
+    return lake.move(batch, "history").path
+
+
+def refuse_file(lake: Lake, batch: Batch, reason: str) -> Path:
+    """A file that cannot be loaded at all: moved whole to rejects/, with the reason beside it."""
+    write_rejects(lake, batch, [Reject(1, reason, "")])
+    target = lake.area_dir("rejects") / batch.day / batch.path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(batch.path, target)
+    return target
+
+
+# --- the run -----------------------------------------------------------------------------------
+class LoadMetrics:
+    """The loader's own metrics, in the stage's registry (pushed with the stage's)."""
+
+    def __init__(self, metrics: StageMetrics) -> None:
+        self.rows = Counter(
+            "nowplaying_load_rows", "CSV rows loaded or rejected", ["outcome"], registry=metrics.registry
+        )
+        self.files = Counter(
+            "nowplaying_load_files", "CSV files loaded, skipped or refused", ["outcome"], registry=metrics.registry
+        )
+        self.rate = Gauge(
+            "nowplaying_load_rows_per_second", "Rows per second of the last loaded file", registry=metrics.registry
+        )
+        for outcome in ("loaded", "rejected"):
+            self.rows.labels(outcome)
+        for outcome in ("loaded", "skipped", "refused"):
+            self.files.labels(outcome)
+
+
+def load_batch(
+    lake: Lake,
+    batch: Batch,
+    session: Session,
+    statements: Statements,
+    load_log: LoadLog,
+    settings: Settings,
+) -> FileResult:
+    """Load one enriched batch (steps 1-4 of the module doc). Raises ``LoadError`` if Cassandra fails."""
+    name = f"enriched/{batch.day}/{batch.path.name}"
+    started = time.monotonic()
+    try:
+        checksum = file_checksum(batch.path)
+        entry = load_log.get(batch.batch_id)
+        if entry is not None and entry.status == "loaded" and entry.checksum == checksum:
+            move_to_history(lake, batch, checksum)
+            log.info("load_skipped", file=name, reason="already loaded with the same checksum")
+            return FileResult(batch.batch_id, "skipped")
+        if entry is not None:
+            log.info("load_again", file=name, previous_status=entry.status, same_checksum=entry.checksum == checksum)
+        try:
+            data_start = read_header(batch.path)
+        except HeaderError as exc:
+            target = refuse_file(lake, batch, str(exc))
+            log.error("load_refused", file=name, reason=str(exc), moved_to=str(target))
+            return FileResult(batch.batch_id, "refused", seconds=time.monotonic() - started)
+        now = datetime.now(UTC)
+        started_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        load_log.loading(batch.batch_id, checksum, started_at)
+        part = load_file(session, statements, settings, batch.path, data_start, now)
+        result = FileResult(
+            batch.batch_id,
+            "loaded",
+            rows_read=part.rows_read,
+            rows_loaded=part.rows_loaded,
+            rows_rejected=len(part.rejects),
+        )
+        if part.rejects:
+            target = write_rejects(lake, batch, part.rejects)
+            for reject in part.rejects[:20]:
+                log.warning("row_rejected", file=name, line=reject.line, reason=reject.reason)
+            log.warning("rows_rejected", file=name, rows=len(part.rejects), rejects=str(target))
+        load_log.loaded(batch.batch_id, checksum, result, started_at)
+    except CASSANDRA_ERRORS as exc:
+        raise LoadError(f"Cassandra unavailable while loading {name}: {exc}") from exc
+    move_to_history(lake, batch, checksum)
+    result.seconds = time.monotonic() - started
+    log.info(
+        "file_loaded",
+        file=name,
+        rows=result.rows_loaded,
+        rejected=result.rows_rejected,
+        seconds=round(result.seconds, 2),
+        rows_per_s=round(result.rows_loaded / max(result.seconds, 1e-6)),
+    )
+    return result
+
+
+def _record(run: StageRun, metrics: LoadMetrics, result: FileResult) -> None:
+    metrics.files.labels(result.outcome).inc()
+    if result.outcome == "refused":
+        run.add_error("file_refused")
+        return
+    run.add_in(result.rows_read)
+    run.add_out(result.rows_loaded)
+    if result.rows_rejected:
+        run.add_error("row_rejected", result.rows_rejected)
+    metrics.rows.labels("loaded").inc(result.rows_loaded)
+    metrics.rows.labels("rejected").inc(result.rows_rejected)
+    if result.outcome == "loaded" and result.seconds > 0:
+        metrics.rate.set(result.rows_loaded / result.seconds)
+
+
+def run_load(settings: Settings, session: Session | None = None) -> LoadSummary:
+    """Load every pending enriched batch (oldest first). Raises ``LoadError`` when Cassandra fails."""
+    lake = Lake(settings.lake_dir)
+    own_session = session is None
+    if session is None:
+        try:
+            session = connect(settings)
+        except CassandraUnavailable as exc:
+            raise LoadError(str(exc)) from exc
+    summary = LoadSummary()
+    stage_metrics = StageMetrics(STAGE)
+    metrics = LoadMetrics(stage_metrics)
+    try:
+        with stage_run(STAGE, session, settings, stage_metrics) as run:
+            batches = lake.list_batches("enriched")
+            run.detail["pending_files"] = len(batches)
+            if batches:
+                try:
+                    statements = Statements.prepare(session, settings.cassandra_keyspace)
+                    load_log = LoadLog(session, settings.cassandra_keyspace)
+                except CASSANDRA_ERRORS as exc:
+                    raise LoadError(f"Cassandra unavailable while preparing the load: {exc}") from exc
+            for batch in batches:
+                result = load_batch(lake, batch, session, statements, load_log, settings)
+                summary.files.append(result)
+                _record(run, metrics, result)
+            run.detail.update(
+                files_loaded=summary.count("loaded"),
+                files_skipped=summary.count("skipped"),
+                files_refused=summary.count("refused"),
+                rows_loaded=summary.rows_loaded,
+                rows_rejected=summary.rows_rejected,
+            )
+    finally:
+        if own_session:
+            shutdown(session)
+    return summary
+
+
+def summary_line(summary: LoadSummary) -> str:
+    return (
+        f"loaded {summary.count('loaded')} file(s), {summary.rows_loaded} rows"
+        f" ({summary.rows_rejected} rejected); skipped {summary.count('skipped')}, refused {summary.count('refused')}"
+    )

@@ -1,0 +1,390 @@
+"""End-to-end fixtures: data in Cassandra, the real gateway serving the built frontend, Chromium.
+
+The data comes from ``e2e_data`` — the one fixture to swap when the whole pipeline (sandbox →
+extract → clean → enrich → load → aggregate) is wired in. Today it writes enriched CSV batches (the
+enricher's output contract) into a lake, loads them with ``nowplaying load`` when the loader is
+implemented (else it writes the same rows with prepared statements, as the loader does), and runs
+the real Spark job ``nowplaying aggregate`` for the charts and statistics.
+
+The browser is Debian's Chromium (``/usr/bin/chromium``, or ``E2E_CHROMIUM``) driven by Playwright;
+``playwright install`` is never used.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nowplaying.common.config import PROJECT_ROOT, Settings
+from nowplaying.common.lake import Lake, new_batch_id
+from nowplaying.common.models import ENRICHED_CSV_COLUMNS, format_rfc3339
+from pydantic import SecretStr
+
+from tests.support.enriched_csv import enriched_rows
+
+FRONTEND = PROJECT_ROOT / "frontend"
+DIST = FRONTEND / "dist"
+SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
+NOWPLAYING = PROJECT_ROOT / ".venv" / "bin" / "nowplaying"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# A post that tries to inject markup: it must show as these exact characters.
+HOSTILE_TEXT = "#NowPlaying <script>alert(1)</script> <img src=x onerror=alert(1)> Daft Punk – One More Time"
+HOSTILE_POST_ID = "e2e-hostile-1"
+FEATURES = (
+    "danceability", "energy", "key", "loudness", "speechiness", "acousticness", "instrumentalness",
+    "liveness", "valence", "tempo", "time_signature", "mode",
+)  # fmt: skip
+
+
+@dataclass
+class E2EData:
+    """What was loaded, so tests can assert on real values."""
+
+    rows: list[dict[str, str]]
+    today: date
+    hostile: dict[str, str]
+    loaded_by: str
+    aggregated_by: str
+    now: datetime
+    today_rows: list[dict[str, str]] = field(default_factory=list)
+
+    def artists_of(self, row: dict[str, str]) -> list[str]:
+        return _multi(row["artists_name"])
+
+    def by_artist(self, artist: str, rows: list[dict[str, str]] | None = None) -> list[dict[str, str]]:
+        """Rows with an artist name holding ``artist`` (the gateway's case-insensitive substring filter)."""
+        needle = artist.lower()
+        return [
+            r for r in (self.rows if rows is None else rows) if any(needle in a.lower() for a in self.artists_of(r))
+        ]
+
+    def last_day_rows(self, slack: timedelta = timedelta(minutes=10)) -> list[dict[str, str]]:
+        return [r for r in self.rows if _created(r) >= self.now - timedelta(hours=24) - slack]
+
+    def artist_for_filter(self) -> str:
+        """An artist of today with a few plays in the last 24 h, fewer than a page."""
+        counts: Counter[str] = Counter(a for r in self.today_rows for a in set(self.artists_of(r)))
+        for artist, _ in counts.most_common():
+            if 3 <= len(self.by_artist(artist, self.last_day_rows())) <= 40:
+                return artist
+        raise AssertionError("no artist with 3..40 plays in the last 24 h")
+
+
+def _multi(value: str) -> list[str]:
+    if not value:
+        return []
+    if value.startswith("["):
+        return [str(v) for v in json.loads(value)]
+    return [value]
+
+
+def _created(row: dict[str, str]) -> datetime:
+    return datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
+
+
+def _write_batch(lake_dir: Path, rows: list[dict[str, str]], label: str) -> Path:
+    path = Lake(lake_dir).path_for("enriched", new_batch_id(label))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".tmp-{path.name}"
+    with open(tmp, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(ENRICHED_CSV_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+    return path
+
+
+def _env(settings: Settings, lake_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        CASSANDRA_HOSTS=settings.cassandra_hosts,
+        CASSANDRA_PORT=str(settings.cassandra_port),
+        CASSANDRA_KEYSPACE=settings.cassandra_keyspace,
+        LAKE_DIR=str(lake_dir),
+        LOG_FORMAT="text",
+        LOG_LEVEL="WARNING",
+    )
+    env.pop("PUSHGATEWAY_URL", None)
+    return env
+
+
+def _insert_like_the_loader(session: Any, keyspace: str, rows: list[dict[str, str]]) -> None:
+    """The rows the loader writes for enriched CSV rows, with prepared statements (until it lands)."""
+    from cassandra.concurrent import execute_concurrent_with_args
+
+    def prepared(table: str, columns: tuple[str, ...]) -> Any:
+        marks = ", ".join("?" for _ in columns)
+        return session.prepare(f"INSERT INTO {keyspace}.{table} ({', '.join(columns)}) VALUES ({marks})")
+
+    def num(value: str, kind: type) -> Any:
+        return kind(value) if value != "" else None
+
+    now = datetime.now(UTC)
+    play_cols = (
+        "bucket", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "matched", "track_id",
+        "track_name", "artist_ids", "artist_names", "album", "release_date", "popularity", "duration_ms",
+        "match_method", "match_confidence", "features_source", *FEATURES,
+    )  # fmt: skip
+    by_track_cols = ("track_id", "month", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot",
+                     "match_confidence")  # fmt: skip
+    track_cols = ("track_id", "name", "artist_ids", "artist_names", "album", "release_date", "popularity",
+                  "duration_ms", "updated_at")  # fmt: skip
+    plays, by_track, tracks, artists, features = [], [], {}, {}, {}
+    for row in rows:
+        played = _created(row)
+        matched = row["id_track"] != ""
+        artist_ids, artist_names = _multi(row["artists_id"]), _multi(row["artists_name"])
+        feats = [num(row[f], int if f in ("key", "time_signature", "mode") else float) for f in FEATURES]
+        plays.append(
+            (
+                played.strftime("%Y-%m-%dT%H"), played, row["source"], row["post_id"], row["author_id"], row["text"],
+                row["url_tweet"], row["is_bot"] == "true", matched, row["id_track"] or None, row["name"] or None,
+                artist_ids, artist_names, row["album"] or None, row["release_date"] or None,
+                num(row["popularity"], int), num(row["duration_ms"], int), row["match_method"] or None,
+                num(row["match_confidence"], float), row["features_source"] or None, *feats,
+            )
+        )  # fmt: skip
+        if not matched:
+            continue
+        by_track.append(
+            (row["id_track"], played.strftime("%Y-%m"), played, row["source"], row["post_id"], row["author_id"],
+             row["text"], row["url_tweet"], row["is_bot"] == "true", num(row["match_confidence"], float))
+        )  # fmt: skip
+        tracks[row["id_track"]] = (
+            row["id_track"], row["name"], artist_ids, artist_names, row["album"] or None, row["release_date"] or None,
+            num(row["popularity"], int), num(row["duration_ms"], int), now,
+        )  # fmt: skip
+        for artist_id, name in zip(artist_ids, artist_names, strict=False):
+            artists[artist_id] = (artist_id, name, now)
+        if row["features_source"]:
+            features[row["id_track"]] = (row["id_track"], row["features_source"], *feats, now)
+    work = [
+        ("plays_by_hour", play_cols, plays),
+        ("plays_by_track", by_track_cols, by_track),
+        ("tracks", track_cols, list(tracks.values())),
+        ("artists", ("artist_id", "name", "updated_at"), list(artists.values())),
+        ("audio_features", ("track_id", "features_source", *FEATURES, "updated_at"), list(features.values())),
+    ]
+    for table, columns, params in work:
+        results = execute_concurrent_with_args(session, prepared(table, columns), params, concurrency=64)
+        assert all(ok for ok, _ in results), f"writing {table} failed"
+
+
+def load_e2e_data(settings: Settings, session: Any, lake_dir: Path, now: datetime) -> E2EData:
+    """Plays for the last 7 days (a busy today), loaded and aggregated. Swap this for the full pipeline."""
+    today = now.date()
+    midnight = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    # Today: from midnight (or 20 h ago) until a minute ago, so "today" and "the last 24 h" both hold them.
+    start_today = max(midnight, now - timedelta(hours=20))
+    end_today = max(start_today + timedelta(seconds=30), now - timedelta(minutes=1))
+    week = list(
+        enriched_rows(420, seed=71, start=midnight - timedelta(days=6), end=midnight, n_tracks=60, newlines=False)
+    )
+    todays = list(enriched_rows(160, seed=72, start=start_today, end=end_today, n_tracks=40, newlines=False))
+    # The hostile post mentions today's most played track, and is the newest play of all.
+    counts = Counter(r["id_track"] for r in todays if r["id_track"] and r["features_source"])
+    top_track_id = counts.most_common(1)[0][0]
+    template = next(r for r in todays if r["id_track"] == top_track_id)
+    hostile = dict(template)
+    hostile.update(
+        id_tweet=HOSTILE_POST_ID,
+        post_id=HOSTILE_POST_ID,
+        text=HOSTILE_TEXT,
+        created_at=format_rfc3339(now - timedelta(seconds=20)),
+        url_tweet="https://mastodon.social/@e2e/1",
+        source="mastodon",
+        author_id="e2e_person",
+        is_bot="false",
+    )
+    todays.append(hostile)
+    rows = week + todays
+    for i, chunk in enumerate((week, todays)):
+        _write_batch(lake_dir, chunk, f"e2e-{i}")
+
+    env = _env(settings, lake_dir)
+    load = subprocess.run([str(NOWPLAYING), "load"], env=env, capture_output=True, text=True, timeout=600)
+    if load.returncode == 2 and "not implemented" in load.stderr:
+        _insert_like_the_loader(session, settings.cassandra_keyspace, rows)
+        loaded_by = "prepared statements (loader not implemented yet)"
+    else:
+        assert load.returncode == 0, f"nowplaying load failed: {load.stdout[-2000:]} {load.stderr[-2000:]}"
+        loaded_by = "nowplaying load"
+
+    first = (midnight - timedelta(days=6)).date()
+    aggregate = subprocess.run(
+        [
+            str(NOWPLAYING),
+            "aggregate",
+            "--days",
+            f"{first.isoformat()}..{today.isoformat()}",
+            "--trending-min-plays",
+            "2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert aggregate.returncode == 0, (
+        f"nowplaying aggregate failed: {aggregate.stdout[-2000:]} {aggregate.stderr[-3000:]}"
+    )
+    return E2EData(
+        rows=rows,
+        today=today,
+        hostile=hostile,
+        loaded_by=loaded_by,
+        aggregated_by="nowplaying aggregate (Spark)",
+        now=now,
+        today_rows=[r for r in todays if _created(r).date() == today],
+    )
+
+
+@pytest.fixture(scope="session")
+def e2e_data(cassandra_settings: Settings, cassandra_session: Any, tmp_path_factory: pytest.TempPathFactory) -> E2EData:
+    lake_dir = tmp_path_factory.mktemp("e2e-lake")
+    return load_e2e_data(cassandra_settings, cassandra_session, lake_dir, datetime.now(UTC))
+
+
+def _frontend_is_stale() -> bool:
+    index = DIST / "index.html"
+    if not index.is_file():
+        return True
+    built = index.stat().st_mtime
+    sources = [FRONTEND / "index.html", FRONTEND / "package-lock.json", *(FRONTEND / "src").rglob("*")]
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
+@pytest.fixture(scope="session")
+def frontend_dist() -> Path:
+    """The built app; built here when missing or older than its sources."""
+    if _frontend_is_stale():
+        npm = shutil.which("npm")
+        assert npm, "npm is needed to build the frontend (Node.js 20 with npm)"
+        if not (FRONTEND / "node_modules").is_dir():
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True, timeout=600)
+        subprocess.run([npm, "run", "build"], cwd=FRONTEND, check=True, timeout=600, capture_output=True)
+    return DIST
+
+
+class _Server:
+    """The gateway app under uvicorn, in a thread, on a free loopback port."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, log_config=None))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            assert self.thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        self.sock.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(
+    cassandra_settings: Settings, cassandra_session: Any, frontend_dist: Path, e2e_data: E2EData
+) -> Iterator[str]:
+    from nowplaying.gateway.app import create_app
+
+    settings = cassandra_settings.model_copy(
+        update={"frontend_dist": frontend_dist, "cursor_secret": SecretStr("e2e-cursor-secret")}
+    )
+    with _Server(create_app(settings, cassandra_session)) as server:
+        yield f"http://127.0.0.1:{server.port}"
+
+
+def _chromium() -> str:
+    for candidate in (os.environ.get("E2E_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail("Chromium is missing: install Debian's chromium (make setup does)")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Tab:
+    """A page of the app, with the dialogs and page errors it met."""
+
+    page: Any
+    base: str
+    dialogs: list[str]
+    errors: list[str]
+
+    def go(self, hash_route: str) -> None:
+        self.page.goto(f"{self.base}/{hash_route}")
+
+    def shot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+def _tab(browser: Any, base: str, width: int, height: int) -> Iterator[Tab]:
+    context = browser.new_context(viewport={"width": width, "height": height}, timezone_id="UTC", locale="en-US")
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    tab = Tab(page, base, [], [])
+
+    def on_dialog(dialog: Any) -> None:
+        tab.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda exc: tab.errors.append(str(exc)))
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def tab(browser: Any, app_url: str) -> Iterator[Tab]:
+    yield from _tab(browser, app_url, 1280, 900)
+
+
+@pytest.fixture
+def phone(browser: Any, app_url: str) -> Iterator[Tab]:
+    yield from _tab(browser, app_url, 390, 844)

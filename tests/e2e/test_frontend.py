@@ -1,0 +1,301 @@
+"""The web app in headless Chromium against the real gateway over data loaded into Cassandra.
+
+Every page shows real data; the Data table pages forward and back and its filters narrow the rows;
+the chart builder switches a metric between bars and the line; post text holding markup shows as
+plain text and runs nothing. A screenshot of every page goes to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from typing import Any
+
+from tests.e2e.conftest import HOSTILE_TEXT, E2EData, Tab
+
+
+def _rows(tab: Tab) -> Any:
+    return tab.page.locator("table.plays tbody tr")
+
+
+def _post_ids(tab: Tab) -> list[str]:
+    return [str(v) for v in _rows(tab).evaluate_all("rows => rows.map(r => r.dataset.post)")]
+
+
+def _headers(tab: Tab) -> list[str]:
+    return [str(v) for v in tab.page.locator("table.plays thead th").evaluate_all("ths => ths.map(t => t.textContent)")]
+
+
+def _wait_rows(tab: Tab) -> None:
+    tab.page.wait_for_selector("table.plays tbody tr")
+    tab.page.wait_for_function("() => !document.querySelector('.results[aria-busy]')")
+
+
+def _expected_top_track(data: E2EData) -> tuple[str, int]:
+    counts = Counter(r["id_track"] for r in data.today_rows if r["id_track"])
+    track_id, plays = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    name = next(r["name"] for r in data.today_rows if r["id_track"] == track_id)
+    return name, plays
+
+
+def test_home_shows_what_it_does_the_flow_status_and_todays_numbers(tab: Tab, e2e_data: E2EData) -> None:
+    tab.go("")
+    page = tab.page
+    page.wait_for_selector(".stats")
+    assert "#NowPlaying" in page.locator("h1").inner_text()
+    posts_today = page.locator(".stat", has_text="Posts today").locator(".stat-value").inner_text()
+    assert posts_today == f"{len(e2e_data.today_rows):,}"
+    top_name, _ = _expected_top_track(e2e_data)
+    assert page.locator(".stat", has_text="Top track now").locator(".stat-value").inner_text() == top_name
+    # The flow diagram and the live status of every stage.
+    page.wait_for_selector("svg.flow-wide g.node")
+    assert page.locator("svg.flow-wide g.node").count() == 9
+    status = page.locator("table.grid", has_text="Stage")
+    for stage in ("extract", "clean", "enrich", "load", "aggregate"):
+        assert status.locator("tbody th", has_text=stage).count() == 1
+    # The Spark job ran in the setup: its row shows a finished run.
+    aggregate_row = status.locator("tbody tr", has=page.locator("th", has_text="aggregate"))
+    assert aggregate_row.locator(".badge").inner_text() in ("OK", "partial")
+    tab.shot("home")
+    assert not tab.errors, tab.errors
+
+
+def test_data_table_pages_forward_and_back(tab: Tab, e2e_data: E2EData) -> None:
+    tab.go("#/data")
+    _wait_rows(tab)
+    first_page = _post_ids(tab)
+    assert len(first_page) == 50
+    # Newest first: the newest play of all (the hostile post) is the first row.
+    assert first_page[0] == f"mastodon:{e2e_data.hostile['post_id']}"
+    tab.shot("data")
+    tab.page.get_by_role("button", name="Older →").click()
+    tab.page.wait_for_function("() => document.querySelector('.page-label').textContent === 'Page 2'")
+    _wait_rows(tab)
+    second_page = _post_ids(tab)
+    assert second_page and not set(second_page) & set(first_page)
+    tab.page.get_by_role("button", name="← Newer").click()
+    tab.page.wait_for_function("() => document.querySelector('.page-label').textContent === 'Page 1'")
+    _wait_rows(tab)
+    assert _post_ids(tab) == first_page
+    assert tab.page.get_by_role("button", name="← Newer").is_disabled()
+
+
+def test_data_filters_narrow_the_rows_and_the_export_follows_them(tab: Tab, e2e_data: E2EData) -> None:
+    artist = e2e_data.artist_for_filter()
+    tab.go("#/data")
+    _wait_rows(tab)
+    page = tab.page
+    page.locator("#f-artist").fill(artist)
+    page.locator("#f-matched").select_option("true")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function(
+        "artist => [...document.querySelectorAll('table.plays tbody td.col-artist_names')]"
+        ".every(td => td.textContent.toLowerCase().includes(artist.toLowerCase()))",
+        arg=artist,
+    )
+    _wait_rows(tab)
+    cells = page.locator("table.plays tbody td.col-artist_names").all_inner_texts()
+    assert all(artist.lower() in cell.lower() for cell in cells)
+    # Between today's plays by the artist and those of the last 24 h (the window starts when applied).
+    assert (
+        len(e2e_data.by_artist(artist, e2e_data.today_rows))
+        <= len(cells)
+        <= len(e2e_data.by_artist(artist, e2e_data.last_day_rows()))
+    )
+    assert len(cells) < 50
+    # The address keeps the filters, and the CSV export is the same filtered range.
+    assert "artist=" in page.url and "matched=true" in page.url
+    href = page.get_by_role("link", name="Export CSV").get_attribute("href")
+    response = page.request.get(tab.base + href)
+    assert response.status == 200
+    exported = list(csv.DictReader(io.StringIO(response.text())))
+    assert len(exported) == len(cells)
+    assert all(artist.lower() in row["artists_name"].lower() for row in exported)
+    tab.shot("data-filtered")
+    # Unmatched only: every row says so.
+    page.locator("#f-artist").fill("")
+    page.locator("#f-matched").select_option("false")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('table.plays tbody td.col-track_name')]"
+        ".every(td => td.textContent === 'Not matched')"
+    )
+    assert _rows(tab).count() > 0
+
+
+def test_column_chooser_shows_and_hides_columns(tab: Tab) -> None:
+    tab.go("#/data")
+    _wait_rows(tab)
+    page = tab.page
+    assert "Album" not in _headers(tab)
+    page.get_by_text("Columns", exact=True).click()
+    page.get_by_label("Album", exact=True).check()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('table.plays thead th')].some(th => th.textContent === 'Album')"
+    )
+    page.get_by_label("Energy", exact=True).uncheck()
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('table.plays thead th')].some(th => th.textContent === 'Energy')"
+    )
+    # Remembered for the next visit.
+    page.reload()
+    _wait_rows(tab)
+    texts = _headers(tab)
+    assert "Album" in texts and "Energy" not in texts and "Post" in texts
+
+
+def test_post_markup_shows_as_plain_text_and_runs_nothing(tab: Tab, e2e_data: E2EData) -> None:
+    tab.go("#/data")
+    _wait_rows(tab)
+    page = tab.page
+    cell = _rows(tab).first.locator(".post-text")
+    assert cell.inner_text() == HOSTILE_TEXT
+    assert page.locator("main img").count() == 0
+    assert page.locator("main script").count() == 0
+    # The row opens its track by keyboard; the post shows there as text too.
+    _rows(tab).first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("ol.posts li")
+    assert page.url.endswith(f"#/track/{e2e_data.hostile['id_track']}")
+    bodies = page.locator("ol.posts .post-body").all_inner_texts()
+    assert HOSTILE_TEXT in bodies
+    assert page.locator("main img").count() == 0
+    page.wait_for_timeout(300)
+    assert tab.dialogs == []
+    assert not tab.errors, tab.errors
+
+
+def test_track_page_shows_details_features_plays_and_posts(tab: Tab, e2e_data: E2EData) -> None:
+    track = e2e_data.hostile
+    tab.go(f"#/track/{track['id_track']}")
+    page = tab.page
+    page.wait_for_selector("ol.posts li")
+    assert page.locator("h1").inner_text() == track["name"]
+    assert e2e_data.artists_of(track)[0] in page.locator(".track-head .artists").inner_text()
+    assert page.locator(".meter-row").count() == 7
+    danceability = float(track["danceability"])
+    assert (
+        page.locator(".meter-row", has_text="Danceability").locator(".meter-value").inner_text()
+        == f"{danceability:.2f}"
+    )
+    page.wait_for_selector("canvas#track-plays")
+    mentions = [r for r in e2e_data.rows if r["id_track"] == track["id_track"]]
+    assert page.locator("ol.posts li").count() == min(50, len(mentions))
+    tab.shot("track")
+
+
+def test_visuals_chart_builder_switches_between_bars_and_line(tab: Tab) -> None:
+    tab.go("#/visuals")
+    page = tab.page
+    canvas = page.locator("canvas#builder-chart")
+    page.wait_for_function("() => document.querySelector('#builder-chart').dataset.series === 'bar:plays'")
+    # Energy as the line.
+    page.locator("#line-set").get_by_label("Energy").check()
+    page.wait_for_function("() => document.querySelector('#builder-chart').dataset.series === 'bar:plays,line:energy'")
+    assert not page.locator("#bars-set").get_by_label("Energy").is_checked()
+    # Energy as bars instead: it leaves the line.
+    page.locator("#bars-set").get_by_label("Energy").check()
+    page.wait_for_function("() => document.querySelector('#builder-chart').dataset.series === 'bar:plays,bar:energy'")
+    assert page.locator("#line-set").get_by_label("None").is_checked()
+    # Plays as the line: it leaves the bars.
+    page.locator("#line-set").get_by_label("Plays").check()
+    page.wait_for_function("() => document.querySelector('#builder-chart').dataset.series === 'bar:energy,line:plays'")
+    # Quantity and sort reach the numbers behind the chart.
+    page.get_by_label("Quantity").select_option("5")
+    page.get_by_label("Sort by").select_option("plays")
+    page.locator("details.chart-data summary").click()
+    page.wait_for_function("() => document.querySelectorAll('details.chart-data tbody tr').length === 5")
+    plays = [
+        int(v.replace(",", "")) for v in page.locator("details.chart-data tbody tr td:last-child").all_inner_texts()
+    ]
+    assert plays == sorted(plays, reverse=True) and plays[0] > 0
+    page.locator("#v-order").click()
+    page.wait_for_function(
+        "() => { const v = [...document.querySelectorAll('details.chart-data tbody tr td:last-child')]"
+        ".map(td => +td.textContent.replace(/,/g, ''));"
+        " return v.length > 1 && v.every((x, i) => i === 0 || v[i - 1] <= x); }"
+    )
+    # Over days and artists too.
+    page.locator("label.seg", has_text="Days").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('details.chart-data tbody th')]"
+        ".every(th => /^\\d{4}-\\d{2}-\\d{2}$/.test(th.textContent))"
+    )
+    page.locator("label.seg", has_text="Artists").click()
+    page.wait_for_function("() => document.querySelectorAll('details.chart-data tbody tr').length > 0")
+    # The feature distribution has real counts.
+    page.wait_for_selector("canvas#dist-chart")
+    page.wait_for_function("() => /matched plays with energy/.test(document.body.textContent)")
+    assert canvas.is_visible()
+    tab.shot("visuals")
+
+
+def test_charts_show_top_tracks_artists_and_trending(tab: Tab, e2e_data: E2EData) -> None:
+    tab.go("#/charts")
+    page = tab.page
+    page.wait_for_selector("#tt-h ~ .panel-body table tbody tr")
+    top_name, top_plays = _expected_top_track(e2e_data)
+    first = page.locator("#tt-h ~ .panel-body table tbody tr").first
+    assert first.locator("a").inner_text() == top_name
+    assert first.locator("td.num").nth(1).inner_text() == str(top_plays)
+    assert page.locator("#ta-h ~ .panel-body table tbody tr").count() > 0
+    page.wait_for_selector("#tr-h ~ .panel-body table tbody tr, #tr-h ~ .panel-body .state")
+    tab.shot("charts")
+    # The week: more plays than the day for the top track of the week.
+    page.locator("label.seg", has_text="Week").click()
+    page.wait_for_function("() => /The week ending/.test(document.querySelector('.results-line').textContent)")
+    page.wait_for_selector("#tt-h ~ .panel-body table tbody tr")
+    week_top = int(page.locator("#tt-h ~ .panel-body table tbody tr").first.locator("td.num").nth(1).inner_text())
+    assert week_top >= top_plays
+    # People only never counts more than everyone.
+    page.get_by_label("Who").select_option("bots")
+    page.wait_for_selector("#tt-h ~ .panel-body table tbody tr, #tt-h ~ .panel-body .state")
+    # Clicking a track opens it.
+    page.get_by_label("Who").select_option("all")
+    page.wait_for_selector("#tt-h ~ .panel-body table tbody tr")
+    page.locator("#tt-h ~ .panel-body table tbody tr a").first.click()
+    page.wait_for_selector("ol.posts li")
+    assert "#/track/" in page.url
+
+
+def test_phone_sized_pages_and_keyboard_navigation(phone: Tab, e2e_data: E2EData) -> None:
+    page = phone.page
+    phone.go("")
+    page.wait_for_selector(".stats")
+    page.wait_for_selector("svg.flow-narrow g.node")
+    assert page.locator("svg.flow-narrow").is_visible() and not page.locator("svg.flow-wide").is_visible()
+    # Nothing wider than the screen but the scrollable tables.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    phone.shot("home-phone")
+    # Keyboard: the skip link comes first, then the menu.
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Data"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("table.plays tbody tr")
+    assert page.evaluate("() => document.activeElement.tagName") == "H1"
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    phone.shot("data-phone")
+    phone.go("#/visuals")
+    page.wait_for_function("() => document.querySelector('#builder-chart').dataset.series === 'bar:plays'")
+    phone.shot("visuals-phone")
+    phone.go("#/charts")
+    page.wait_for_selector("#tt-h ~ .panel-body table tbody tr")
+    phone.shot("charts-phone")
+    phone.go(f"#/track/{e2e_data.hostile['id_track']}")
+    page.wait_for_selector("ol.posts li")
+    phone.shot("track-phone")
+    assert not phone.errors, phone.errors
+
+
+def test_errors_are_in_words(tab: Tab) -> None:
+    tab.go("#/track/no-such-track")
+    tab.page.wait_for_selector("text=Track not found")
+    assert "no-such-track" in tab.page.locator(".state").inner_text()
+    tab.go("#/nowhere")
+    tab.page.wait_for_selector("text=Page not found")
+    tab.shot("not-found")
