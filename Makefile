@@ -7,7 +7,7 @@ export JAVA_HOME ?= /usr/lib/jvm/java-17-openjdk-amd64
 PYTEST_ARGS ?=
 BENCH ?=
 
-.PHONY: docs help setup test lint typecheck importlint pytest bench run lock frontend clean-local
+.PHONY: docs help setup test lint typecheck importlint pytest test-frontend bench run lock frontend clean-local
 
 help:
 	@echo "make setup   install everything (idempotent)"
@@ -34,7 +34,11 @@ importlint: $(VENV)/.setup-stamp
 pytest: $(VENV)/.setup-stamp
 	pytest $(PYTEST_ARGS)
 
-test: lint typecheck importlint pytest
+# The frontend's type check and unit tests (vitest); its end-to-end tests run under pytest (tests/e2e).
+test-frontend: $(VENV)/.setup-stamp
+	cd frontend && npm run --silent typecheck && npm test --silent
+
+test: lint typecheck importlint test-frontend pytest
 
 bench: $(VENV)/.setup-stamp
 	$(PY) bench/run.py $(BENCH)

@@ -69,7 +69,7 @@ def sandbox() -> Iterator[str]:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                requests.get(base + "/_admin/health", timeout=1)
+                requests.get(base + "/_admin/faults", timeout=1)
                 break
             except requests.RequestException:
                 if proc.poll() is not None:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -208,7 +208,3 @@ def gateway(
 ) -> Iterator[GatewayClient]:
     with requests.Session() as http:
         yield GatewayClient(gateway_server.base_url, http, gateway_settings, gw_writer)
-
-
-def hours_ago(hours: float, now: datetime | None = None) -> datetime:
-    return (now or datetime.now(UTC)) - timedelta(hours=hours)

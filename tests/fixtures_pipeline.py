@@ -190,6 +190,7 @@ def enrich_sandbox_url() -> _SparkIterator[str]:
 def enrich_settings(clean_db: _SparkAny, lake_dir: _SparkAny, enrich_sandbox_url: str) -> _SparkIterator[_SparkAny]:
     """Settings for one enricher test: empty tables, an empty lake, the sandbox, fast retries."""
     import requests as _enrich_requests
+    from pydantic import SecretStr as _EnrichSecret
 
     _enrich_requests.post(enrich_sandbox_url + "/_admin/faults", json={"rules": [], "replace": True}, timeout=5)
     yield clean_db.model_copy(
@@ -199,10 +200,10 @@ def enrich_settings(clean_db: _SparkAny, lake_dir: _SparkAny, enrich_sandbox_url
             "spotify_api_base": f"{enrich_sandbox_url}/spotify/api/v1",
             "reccobeats_base": f"{enrich_sandbox_url}/reccobeats",
             "spotify_client_id": ENRICH_CLIENT[0],
-            "spotify_client_secret": ENRICH_CLIENT[1],
+            "spotify_client_secret": _EnrichSecret(ENRICH_CLIENT[1]),
             "retry_base_delay_s": 0.01,
             "retry_max_delay_s": 0.05,
-            "rate_limit_max_wait_s": 2.0,
+            "rate_limit_max_wait_s": 35.0,
             "pushgateway_url": None,
         }
     )

@@ -200,9 +200,13 @@ def load_e2e_data(settings: Settings, session: Any, lake_dir: Path, now: datetim
     # Today: from midnight (or 20 h ago) until a minute ago, so "today" and "the last 24 h" both hold them.
     start_today = max(midnight, now - timedelta(hours=20))
     end_today = max(start_today + timedelta(seconds=30), now - timedelta(minutes=1))
+    # One catalogue (seed) for the whole week, so charts, trending and plays over time have history;
+    # the week's post ids get a prefix to stay distinct from today's.
     week = list(
-        enriched_rows(420, seed=71, start=midnight - timedelta(days=6), end=midnight, n_tracks=60, newlines=False)
+        enriched_rows(420, seed=72, start=midnight - timedelta(days=6), end=midnight, n_tracks=40, newlines=False)
     )
+    for row in week:
+        row["id_tweet"] = row["post_id"] = f"w{row['post_id']}"
     todays = list(enriched_rows(160, seed=72, start=start_today, end=end_today, n_tracks=40, newlines=False))
     # The hostile post mentions today's most played track, and is the newest play of all.
     counts = Counter(r["id_track"] for r in todays if r["id_track"] and r["features_source"])
@@ -353,14 +357,15 @@ class Tab:
     base: str
     dialogs: list[str]
     errors: list[str]
+    console: list[str]
 
     def go(self, hash_route: str) -> None:
         self.page.goto(f"{self.base}/{hash_route}")
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, full_page: bool = True) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
 
@@ -368,7 +373,7 @@ def _tab(browser: Any, base: str, width: int, height: int) -> Iterator[Tab]:
     context = browser.new_context(viewport={"width": width, "height": height}, timezone_id="UTC", locale="en-US")
     context.set_default_timeout(20_000)
     page = context.new_page()
-    tab = Tab(page, base, [], [])
+    tab = Tab(page, base, [], [], [])
 
     def on_dialog(dialog: Any) -> None:
         tab.dialogs.append(dialog.message)
@@ -376,6 +381,8 @@ def _tab(browser: Any, base: str, width: int, height: int) -> Iterator[Tab]:
 
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda exc: tab.errors.append(str(exc)))
+    # Console errors include refused scripts or styles (the gateway's CSP) and failed requests.
+    page.on("console", lambda msg: tab.console.append(msg.text) if msg.type == "error" else None)
     yield tab
     context.close()
 

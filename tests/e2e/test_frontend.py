@@ -32,6 +32,16 @@ def _wait_rows(tab: Tab) -> None:
     tab.page.wait_for_function("() => !document.querySelector('.results[aria-busy]')")
 
 
+def _charts_settled(tab: Tab) -> None:
+    tab.page.wait_for_function("() => !document.querySelector('.panel-body[aria-busy]')")
+    tab.page.wait_for_selector("#tt-h ~ .panel-body table tbody tr")
+
+
+def _top_plays(tab: Tab) -> int:
+    first = tab.page.locator("#tt-h ~ .panel-body table tbody tr").first
+    return int(first.locator("td.num").nth(1).inner_text().replace(",", ""))
+
+
 def _expected_top_track(data: E2EData) -> tuple[str, int]:
     counts = Counter(r["id_track"] for r in data.today_rows if r["id_track"])
     track_id, plays = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
@@ -59,6 +69,7 @@ def test_home_shows_what_it_does_the_flow_status_and_todays_numbers(tab: Tab, e2
     assert aggregate_row.locator(".badge").inner_text() in ("OK", "partial")
     tab.shot("home")
     assert not tab.errors, tab.errors
+    assert not tab.console, tab.console
 
 
 def test_data_table_pages_forward_and_back(tab: Tab, e2e_data: E2EData) -> None:
@@ -69,6 +80,7 @@ def test_data_table_pages_forward_and_back(tab: Tab, e2e_data: E2EData) -> None:
     # Newest first: the newest play of all (the hostile post) is the first row.
     assert first_page[0] == f"mastodon:{e2e_data.hostile['post_id']}"
     tab.shot("data")
+    tab.shot("data-top", full_page=False)
     tab.page.get_by_role("button", name="Older →").click()
     tab.page.wait_for_function("() => document.querySelector('.page-label').textContent === 'Page 2'")
     _wait_rows(tab)
@@ -164,6 +176,7 @@ def test_post_markup_shows_as_plain_text_and_runs_nothing(tab: Tab, e2e_data: E2
     page.wait_for_timeout(300)
     assert tab.dialogs == []
     assert not tab.errors, tab.errors
+    assert not tab.console, tab.console
 
 
 def test_track_page_shows_details_features_plays_and_posts(tab: Tab, e2e_data: E2EData) -> None:
@@ -229,6 +242,7 @@ def test_visuals_chart_builder_switches_between_bars_and_line(tab: Tab) -> None:
     page.wait_for_function("() => /matched plays with energy/.test(document.body.textContent)")
     assert canvas.is_visible()
     tab.shot("visuals")
+    tab.shot("visuals-top", full_page=False)
 
 
 def test_charts_show_top_tracks_artists_and_trending(tab: Tab, e2e_data: E2EData) -> None:
@@ -240,17 +254,22 @@ def test_charts_show_top_tracks_artists_and_trending(tab: Tab, e2e_data: E2EData
     assert first.locator("a").inner_text() == top_name
     assert first.locator("td.num").nth(1).inner_text() == str(top_plays)
     assert page.locator("#ta-h ~ .panel-body table tbody tr").count() > 0
-    page.wait_for_selector("#tr-h ~ .panel-body table tbody tr, #tr-h ~ .panel-body .state")
+    # Trending: tracks played today far above their week, each with its score.
+    page.wait_for_selector("#tr-h ~ .panel-body table tbody tr")
+    scores = [float(v) for v in page.locator("#tr-h ~ .panel-body table tbody tr td:last-child").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 1
     tab.shot("charts")
-    # The week: more plays than the day for the top track of the week.
+    # The week: its top track has at least the plays of the day's top track.
     page.locator("label.seg", has_text="Week").click()
     page.wait_for_function("() => /The week ending/.test(document.querySelector('.results-line').textContent)")
-    page.wait_for_selector("#tt-h ~ .panel-body table tbody tr")
-    week_top = int(page.locator("#tt-h ~ .panel-body table tbody tr").first.locator("td.num").nth(1).inner_text())
+    _charts_settled(tab)
+    week_top = _top_plays(tab)
     assert week_top >= top_plays
     # People only never counts more than everyone.
-    page.get_by_label("Who").select_option("bots")
-    page.wait_for_selector("#tt-h ~ .panel-body table tbody tr, #tt-h ~ .panel-body .state")
+    page.get_by_label("Who").select_option("people")
+    _charts_settled(tab)
+    assert "audience=people" in page.url
+    assert _top_plays(tab) <= week_top
     # Clicking a track opens it.
     page.get_by_label("Who").select_option("all")
     page.wait_for_selector("#tt-h ~ .panel-body table tbody tr")
@@ -290,6 +309,7 @@ def test_phone_sized_pages_and_keyboard_navigation(phone: Tab, e2e_data: E2EData
     page.wait_for_selector("ol.posts li")
     phone.shot("track-phone")
     assert not phone.errors, phone.errors
+    assert not phone.console, phone.console
 
 
 def test_errors_are_in_words(tab: Tab) -> None:

@@ -72,7 +72,7 @@ def session(enrich_settings: Settings) -> Any:
 def test_matches_are_precise_and_recall_is_high(enrich_settings: Settings, session: Any) -> None:
     truth, batch_ids = write_stream(enrich_settings, n=3000, batch_size=1000)
     summary = run_once(enrich_settings, session)
-    assert summary.status == "ok" and summary.batches_done == len(batch_ids)
+    assert summary.status == "ok" and summary.batches_done == len(batch_ids), summary.stopped
 
     rows = read_rows(enrich_settings)
     ids = [r["post_id"] for r in rows]

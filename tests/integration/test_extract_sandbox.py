@@ -45,6 +45,7 @@ def _settings(base: Settings, sandbox: Any, lake_dir: Path, **extra: Any) -> Set
         "rate_limit_max_wait_s": 3.0,
         "http_timeout_s": 3.0,
         "pushgateway_url": None,
+        "extract_batch_posts": 50,  # several batches per walk: every chunk commits its own window
     }
     values.update(extra)
     return Settings.model_validate({**base.model_dump(), **values})

@@ -39,9 +39,7 @@ def test_track_page_has_details_features_history_and_posts(gateway: GatewayClien
           "key": 1, "mode": 1, "danceability": 0.352}],
     )  # fmt: skip
     today = datetime.combine(_today(), time(0, 30), UTC)
-    plays = [
-        make_play(today + timedelta(minutes=i), post_id=f"today{i}", track_id=TRACK["track_id"]) for i in range(3)
-    ]
+    plays = [make_play(today + timedelta(minutes=i), post_id=f"today{i}", track_id=TRACK["track_id"]) for i in range(3)]
     plays += [make_play(today - timedelta(days=2), post_id="two-days-ago", track_id=TRACK["track_id"], is_bot=True)]
     plays += [make_play(today - timedelta(days=40), post_id="too-old", track_id=TRACK["track_id"])]
     plays += [make_play(today, post_id="other-track", track_id="another")]

@@ -89,7 +89,8 @@ def test_stats_by_track_artist_and_day(gateway: GatewayClient) -> None:
     w.insert(
         "track_stats_by_day",
         [
-            _track_stat(DAY, "1", 5, 0.9, 0.1), _track_stat(DAY, "2", 3, 0.2, 0.8), _track_stat(DAY, "3", 1, None, None),
+            _track_stat(DAY, "1", 5, 0.9, 0.1), _track_stat(DAY, "2", 3, 0.2, 0.8),
+            _track_stat(DAY, "3", 1, None, None),
             _track_stat(DAY - timedelta(days=1), "2", 4, 0.2, 0.8),
         ],
     )  # fmt: skip
@@ -144,10 +145,12 @@ def test_stats_parameter_errors(gateway: GatewayClient) -> None:
 def test_distribution_counts_plays_per_bin(gateway: GatewayClient) -> None:
     gateway.writer.insert(
         "track_stats_by_day",
-        [_track_stat(DAY, "1", 5, 0.05, None), _track_stat(DAY, "2", 3, 0.95, None), _track_stat(DAY, "3", 2, 1.0, None),
-         _track_stat(DAY, "4", 7, None, None)],
+        [_track_stat(DAY, "1", 5, 0.05, None), _track_stat(DAY, "2", 3, 0.95, None),
+         _track_stat(DAY, "3", 2, 1.0, None), _track_stat(DAY, "4", 7, None, None)],
     )  # fmt: skip
-    body = gateway.json("/api/stats/distribution", feature="energy", bins=10, start=DAY.isoformat(), end=DAY.isoformat())
+    body = gateway.json(
+        "/api/stats/distribution", feature="energy", bins=10, start=DAY.isoformat(), end=DAY.isoformat()
+    )
     assert len(body["bins"]) == 10 and body["bins"][0]["lo"] == 0.0 and body["bins"][-1]["hi"] == 1.0
     assert [b["count"] for b in body["bins"]] == [5, 0, 0, 0, 0, 0, 0, 0, 0, 5]
     assert body["total"] == 10

@@ -73,9 +73,7 @@ def test_security_headers_and_cors(gateway: GatewayClient) -> None:
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert gateway.get("/api/nothing").headers["x-frame-options"] == "DENY"
 
-    allowed = gateway.http.get(
-        gateway.base_url + "/api/plays", headers={"Origin": "http://localhost:5173"}, timeout=10
-    )
+    allowed = gateway.http.get(gateway.base_url + "/api/plays", headers={"Origin": "http://localhost:5173"}, timeout=10)
     assert allowed.headers["access-control-allow-origin"] == "http://localhost:5173"
     other = gateway.http.get(gateway.base_url + "/api/plays", headers={"Origin": "https://evil.example"}, timeout=10)
     assert "access-control-allow-origin" not in other.headers

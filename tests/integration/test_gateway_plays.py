@@ -67,8 +67,13 @@ def test_paging_through_10k_plays_has_no_gap_and_no_repeat(gateway: GatewayClien
         # Spread over 6 hours, with many plays sharing the same millisecond (ties on played_at).
         played = now - timedelta(seconds=rng.randrange(1, 6 * 3600))
         rows.append(
-            make_play(played, source=rng.choice(["x", "mastodon", "bluesky"]), post_id=f"post-{i:05d}",
-                      is_bot=(i % 7 == 0), artist_names=[f"Artist {i % 13}"])  # fmt: skip
+            make_play(
+                played,
+                source=rng.choice(["x", "mastodon", "bluesky"]),
+                post_id=f"post-{i:05d}",
+                is_bot=(i % 7 == 0),
+                artist_names=[f"Artist {i % 13}"],
+            )
         )
     gateway.writer.plays(rows, with_track_index=False)
     expected = sorted(rows, key=lambda r: (-r["played_at"].timestamp(), r["source"], r["post_id"]))
@@ -116,14 +121,26 @@ def test_filters_select_what_they_say(gateway: GatewayClient) -> None:
     now = datetime.now(UTC)
     gateway.writer.plays(
         [
-            make_play(now - timedelta(minutes=1), source="mastodon", post_id="m1", artist_names=["Björk"],
-                      track_name="Jóga"),
-            make_play(now - timedelta(minutes=2), source="bluesky", post_id="b1", is_bot=True,
-                      artist_names=["Radio Bot"], track_name="Jingle"),
+            make_play(
+                now - timedelta(minutes=1), source="mastodon", post_id="m1", artist_names=["Björk"], track_name="Jóga"
+            ),
+            make_play(
+                now - timedelta(minutes=2),
+                source="bluesky",
+                post_id="b1",
+                is_bot=True,
+                artist_names=["Radio Bot"],
+                track_name="Jingle",
+            ),
             make_play(now - timedelta(minutes=3), source="x", post_id="x1", matched=False),
-            make_play(now - timedelta(minutes=4), source="mastodon", post_id="m2", artist_names=["Sigur Rós", "Björk"],
-                      track_name="Ágætis byrjun"),
-        ]  # fmt: skip
+            make_play(
+                now - timedelta(minutes=4),
+                source="mastodon",
+                post_id="m2",
+                artist_names=["Sigur Rós", "Björk"],
+                track_name="Ágætis byrjun",
+            ),
+        ]
     )
 
     def ids(**params: Any) -> list[str]:

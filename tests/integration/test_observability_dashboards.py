@@ -214,6 +214,13 @@ def test_failed_and_stale_stages_are_alerted(observed: dict[str, Any], prom_stac
     last_success.labels("clean").set(time.time() - 4 * 900)
     last_run.labels("clean").set(time.time() - 4 * 900)
     push_to_gateway(prom_stack.pushgateway_url, job="nowplaying", grouping_key={"stage": "clean"}, registry=registry)
+    # the last success lives in a group of its own (StageMetrics.push), so a failed run cannot erase it
+    push_to_gateway(
+        prom_stack.pushgateway_url,
+        job="nowplaying",
+        grouping_key={"stage": "clean", "result": "success"},
+        registry=registry,
+    )
     failed = CollectorRegistry()
     Gauge("nowplaying_stage_last_run_timestamp_seconds", "", ["stage"], registry=failed).labels("load").set(time.time())
     push_to_gateway(prom_stack.pushgateway_url, job="nowplaying", grouping_key={"stage": "load"}, registry=failed)

@@ -40,9 +40,15 @@ groups:
           summary: "Stage {{ $stage }} has not succeeded for {{ $r.missedSchedules }} schedules"
           description: "The last successful {{ $stage }} run was {{ "{{" }} $value | humanizeDuration {{ "}}" }} ago (limit {{ $limit }}s)."
       - alert: NowplayingStageFailing
+        # the last run is newer than the last success (or the stage never succeeded)
         expr: |
-          max by (stage) (nowplaying_stage_last_run_timestamp_seconds{stage="{{ $stage }}"})
-            unless on (stage) nowplaying_stage_last_success_timestamp_seconds{stage="{{ $stage }}"}
+          (
+            max by (stage) (nowplaying_stage_last_run_timestamp_seconds{stage="{{ $stage }}"})
+            - on (stage) (
+                max by (stage) (nowplaying_stage_last_success_timestamp_seconds{stage="{{ $stage }}"})
+                or max by (stage) (nowplaying_stage_last_run_timestamp_seconds{stage="{{ $stage }}"}) * 0
+              )
+          ) > 1
         for: {{ $limit }}s
         labels:
           severity: warning

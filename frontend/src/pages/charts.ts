@@ -101,7 +101,7 @@ function trendingTable(items: TrendingTrack[]): HTMLElement {
           h("th", { scope: "col", class: "num" }, "#"),
           h("th", { scope: "col" }, "Track"),
           h("th", { scope: "col", class: "num" }, "Plays"),
-          h("th", { scope: "col", class: "num" }, "Usual plays a day"),
+          h("th", { scope: "col", class: "num", title: "Mean plays a day over the 7 days before" }, "Usual / day"),
           h("th", { scope: "col", class: "num" }, "Score"),
         ),
       ),

@@ -327,7 +327,7 @@ export function dataPage(route: Route, ctx: Ctx): View {
           class: opens ? "opens" : null,
           tabindex: "0",
           "data-post": `${play.source}:${play.post_id}`,
-          "aria-label": opens ? `${play.track_name ?? "track"}: press Enter to open the track` : null,
+          title: opens ? "Open the track (Enter)" : null,
         },
         row.getVisibleCells().map((cell) => {
           const col = PLAY_COLUMNS.find((c) => c.id === cell.column.id);

@@ -161,13 +161,17 @@ export function visualsPage(route: Route, ctx: Ctx): View {
   const chartData = h("div");
   const caption = h("p", { class: "hint" });
 
-  function update(next: BuilderState): void {
-    state = next;
-    syncControls();
+  function syncUrl(): void {
     const params = builderToParams(state);
     params.set("range", windowKey);
     params.set("feature", feature);
     history.replaceState(null, "", buildHash("visuals", params));
+  }
+
+  function update(next: BuilderState): void {
+    state = next;
+    syncControls();
+    syncUrl();
     void loadStats();
   }
 
@@ -226,7 +230,7 @@ export function visualsPage(route: Route, ctx: Ctx): View {
   featureSel.value = feature;
   featureSel.addEventListener("change", () => {
     feature = featureSel.value;
-    update(state);
+    syncUrl();
     void loadDistribution();
   });
   const distCanvas = h("canvas", { id: "dist-chart", role: "img", "aria-label": "Distribution of an audio feature" });

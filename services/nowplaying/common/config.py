@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     bluesky_tag: str = Field("nowplaying", description="Bluesky tag to search (no #)")
     max_pages_per_run: int = Field(50, description="pages per source per run at most")
     initial_lookback_hours: float = Field(24.0, description="how far back a source's first run reads")
+    extract_batch_posts: int = Field(5000, description="posts per raw batch (a long walk writes several)")
 
     # --- HTTP behaviour shared by all clients -----------------------------------------------
     http_timeout_s: float = Field(20.0, description="per-request timeout")

@@ -49,11 +49,14 @@ class StageMetrics:
             buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
             registry=self.registry,
         )
+        # Pushed in a group of its own, and only after a successful run, so that a failed run
+        # (which replaces the stage's main group) does not erase when the stage last succeeded.
+        self.success_registry = CollectorRegistry()
         self.last_success = Gauge(
             "nowplaying_stage_last_success_timestamp_seconds",
             "Unix time of the last successful run",
             ["stage"],
-            registry=self.registry,
+            registry=self.success_registry,
         )
         self.last_run = Gauge(
             "nowplaying_stage_last_run_timestamp_seconds",
@@ -67,8 +70,9 @@ class StageMetrics:
         for status in ("ok", "partial", "failed"):
             self.runs.labels(stage, status)
 
-    def push(self, gateway_url: str | None) -> bool:
-        """Push this registry to the Pushgateway (replacing the stage's group). Never raises."""
+    def push(self, gateway_url: str | None, succeeded: bool = True) -> bool:
+        """Push the run's metrics to the Pushgateway (replacing the stage's group) and, after a
+        success, the last-success time (group ``stage``, ``result="success"``). Never raises."""
         if not gateway_url:
             return False
         try:
@@ -79,6 +83,14 @@ class StageMetrics:
                 registry=self.registry,
                 timeout=10,
             )
+            if succeeded:
+                push_to_gateway(
+                    gateway_url,
+                    job=PUSH_JOB,
+                    grouping_key={"stage": self.stage, "result": "success"},
+                    registry=self.success_registry,
+                    timeout=10,
+                )
             return True
         except Exception as exc:  # metrics must never fail the stage
             log.warning("metrics_push_failed", gateway=gateway_url, error=str(exc))

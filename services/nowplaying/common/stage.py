@@ -74,7 +74,7 @@ def stage_run(
         metrics.last_run.labels(stage).set(time.time())
         if status != "failed":
             metrics.last_success.labels(stage).set(time.time())
-        metrics.push(settings.pushgateway_url)
+        metrics.push(settings.pushgateway_url, succeeded=status != "failed")
         log.info(
             "run_finished",
             stage=stage,

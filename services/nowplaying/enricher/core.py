@@ -30,6 +30,7 @@ NONE = "none"
 HIGH_BAND = 0.9
 TITLE_WEIGHT = 2.0  # how much a title shortfall costs
 ARTIST_WEIGHT = 1.5  # how much an artist shortfall costs
+GUEST_ARTIST_WEIGHT = 0.9  # the post's artist is only a guest on the candidate
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 SPOTIFY_TRACK_URL = re.compile(r"open\.spotify\.com/(?:intl-[a-z]{2}/)?track/([0-9A-Za-z]{22})")
 
@@ -228,16 +229,32 @@ class Want:
 
     @property
     def key(self) -> str:
-        """The match-cache key: equal for posts that must resolve the same way."""
+        """The match-cache key: equal for posts that must resolve the same way (the version words
+        the post names are part of it: they change the scores)."""
         if self.kind == LINK and self.track_id:
             return f"id:{self.track_id}"
+        tags = ",".join(sorted(self.mentioned_tags))
         if self.artist and self.title:
-            return f"p:{norm_artist(self.artist)}|{norm(self.title)}"
-        return f"q:{norm(self.query or '')}"
+            return f"p:{norm_artist(self.artist)}|{norm(self.title)}|{tags}"
+        return f"q:{norm(self.query or '')}|{tags}"
 
     @property
     def mentioned_tags(self) -> set[str]:
-        return version_tags(" ".join(p for p in (self.text, self.title or "", self.query or "") if p))
+        """Version words the post names for the song: in the title or query, or as a label in the
+        text ("(Live)", "- Sped Up", "acoustic version"), not in chatter ("Listen live: ...")."""
+        return mentioned_tags(self.text, self.title or "", self.query or "")
+
+
+_LABEL_BRACKETS = re.compile(r"[\(\[【]([^\)\]】]{1,60})[\)\]】]")
+_LABEL_DASH = re.compile(r"\s[-–—~]\s")
+_LABEL_VERSION = re.compile(r"\b(\w+(?:\s\w+)?)\s+version\b", re.IGNORECASE)
+_LABEL_END = re.compile(r"\s*(\||https?://|#).*$", re.DOTALL)
+
+
+def mentioned_tags(text: str, title: str = "", query: str = "") -> set[str]:
+    parts = [title, query, *_LABEL_BRACKETS.findall(text), *_LABEL_VERSION.findall(text)]
+    parts += [_LABEL_END.sub("", segment) for segment in _LABEL_DASH.split(text)[1:]]
+    return version_tags(" ".join(p for p in parts if p))
 
 
 def want_of(post: ParsedPost) -> Want | None:
@@ -329,9 +346,11 @@ def artist_similarity(post_artist: str, track_artists: Sequence[str]) -> float:
     parts = [norm_artist(p) for p in split_artists(post_artist)] or [said]
     names = [norm_artist(a) for a in track_artists]
     joined = " ".join(names)
-    best = max(_similarity(said, joined), *(_similarity(said, n) for n in names))
-    # The post's first-named artist is one of the track's artists ("A feat. B" vs ["A", "B"]).
-    best = max(best, *(_similarity(parts[0], n) for n in names))
+    # The post's (first-named) artist is the track's main artist, or, less surely, a guest.
+    best = _similarity(said, joined)
+    for index, name in enumerate(names):
+        weight = 1.0 if index == 0 else GUEST_ARTIST_WEIGHT
+        best = max(best, weight * _similarity(said, name), weight * _similarity(parts[0], name))
     if len(parts) > 1:
         best = max(best, fuzz.token_set_ratio(" ".join(parts), joined) / 100.0)
     return best
@@ -389,7 +408,9 @@ def _query_similarity(query: str, track: Track) -> float:
     title_found = max(_found(t, said) for t in titles)
     artist_found = max((_found(norm_artist(a), said) for a in track.artist_names), default=0.0)
     gates = 1.0 - TITLE_WEIGHT * (1.0 - title_found) - ARTIST_WEIGHT * (1.0 - artist_found)
-    return min(gates, 0.4 + 0.6 * best)
+    # numbering the post does not say ("II", "Reprise", "Part 2") is another song
+    unsaid = _numbering(norm(track.name)) - set(said.split())
+    return min(gates, 0.4 + 0.6 * best) - (0.15 if unsaid else 0.0)
 
 
 def _found(part: str, text: str) -> float:

@@ -120,8 +120,11 @@ class SpotifyClient:
             timeout=settings.http_timeout_s,
             count=lambda status: metrics.spotify("token", status),
         )
+        # A plain session (no urllib3 retries): with spotipy's own retry adapter, even at
+        # retries=0, a 429 becomes a RetryError and its Retry-After header is lost.
         self.sp = spotipy.Spotify(
             auth_manager=self.auth,
+            requests_session=requests.Session(),
             requests_timeout=settings.http_timeout_s,
             retries=0,
             status_retries=0,

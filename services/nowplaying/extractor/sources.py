@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -45,7 +46,10 @@ class FetchResult:
 class Source(Protocol):
     name: str
 
-    async def fetch(self, window: Window) -> FetchResult: ...
+    def fetch(self, window: Window) -> AsyncIterator[FetchResult]:
+        """Chunks of at most EXTRACT_BATCH_POSTS posts, each with the window that is safe to store once
+        the chunk is written; the last chunk says whether the walk reached the checkpoint."""
+        ...
 
 
 def _initial_start(settings: Settings) -> datetime:
@@ -61,6 +65,10 @@ class _Collector:
         self.posts: list[Post] = []
         self.seen: set[str] = set()
         self.malformed = 0
+
+    def take(self) -> list[Post]:
+        posts, self.posts = self.posts, []
+        return posts
 
     def add(self, item: Any, convert: Any) -> Post | None:
         try:
@@ -111,9 +119,10 @@ class XSource:
         self._headers = {"Authorization": f"Bearer {token}"}
         self._url = settings.x_api_base.rstrip("/") + "/2/tweets/search/recent"
 
-    async def fetch(self, window: Window) -> FetchResult:
+    async def fetch(self, window: Window) -> AsyncIterator[FetchResult]:
         collector = _Collector(self.name, self.http)
         walk = Walk()
+        chunk = self.settings.extract_batch_posts
         params: dict[str, str] = {
             "query": self.settings.x_query,
             "tweet.fields": "created_at,lang,author_id,entities,referenced_tweets",
@@ -167,10 +176,12 @@ class XSource:
                 if response.headers.get("x-rate-limit-remaining") == "0":
                     stop_reason = "rate limit window used up"
                     break
+                if len(collector.posts) >= chunk:
+                    yield FetchResult(collector.take(), advance(window, walk), False, "", 0, pages, 0)
         except RateLimited as exc:
             stop_reason = str(exc)
-        return FetchResult(
-            collector.posts,
+        yield FetchResult(
+            collector.take(),
             advance(window, walk),
             walk.reached_lower,
             stop_reason,
@@ -210,10 +221,18 @@ class MastodonSource:
         tag = settings.mastodon_tag.lstrip("#")
         self._url = settings.mastodon_base.rstrip("/") + f"/api/v1/timelines/tag/{tag}"
 
-    async def fetch(self, window: Window) -> FetchResult:
+    async def fetch(self, window: Window) -> AsyncIterator[FetchResult]:
         collector = _Collector(self.name, self.http)
         walk = Walk()
+        chunk = self.settings.extract_batch_posts
         initial_start = None if window.lower else _initial_start(self.settings)
+
+        def recent(posts: list[Post]) -> list[Post]:
+            # the first walk goes back only INITIAL_LOOKBACK_HOURS: drop anything older
+            if initial_start is None:
+                return posts
+            return [p for p in posts if p.created_at_dt >= initial_start]
+
         params: dict[str, str] | None = {"limit": str(self.page_limit)}
         assert params is not None
         if window.lower:
@@ -258,13 +277,12 @@ class MastodonSource:
                     walk.reached_lower = True
                     break
                 url, params = next_url, None  # the Link URL carries every parameter
+                if len(collector.posts) >= chunk:
+                    yield FetchResult(recent(collector.take()), advance(window, walk), False, "", 0, pages)
         except RateLimited as exc:
             stop_reason = str(exc)
-        if initial_start is not None:
-            # the first walk goes back only INITIAL_LOOKBACK_HOURS: drop anything older
-            collector.posts = [p for p in collector.posts if p.created_at_dt >= initial_start]
-        return FetchResult(
-            collector.posts, advance(window, walk), walk.reached_lower, stop_reason, collector.malformed, pages
+        yield FetchResult(
+            recent(collector.take()), advance(window, walk), walk.reached_lower, stop_reason, collector.malformed, pages
         )
 
 
@@ -353,11 +371,12 @@ class BlueskySource:
             "GET", self._url, params=params, headers={"Authorization": f"Bearer {token}"}
         )
 
-    async def fetch(self, window: Window) -> FetchResult:
+    async def fetch(self, window: Window) -> AsyncIterator[FetchResult]:
         """Positions are sort timestamps (RFC 3339, ms). ``since`` is inclusive on Bluesky, so the
         ids already fetched at the boundary instant are remembered and skipped."""
         collector = _Collector(self.name, self.http)
         walk = Walk()
+        chunk = self.settings.extract_batch_posts
         tag = self.settings.bluesky_tag.lstrip("#")
         params: dict[str, str] = {"q": f"#{tag}", "tag": tag, "sort": "latest", "limit": str(self.page_limit)}
         lower = window.lower or format_rfc3339(_initial_start(self.settings))
@@ -403,34 +422,52 @@ class BlueskySource:
                     walk.reached_lower = True
                     break
                 params["cursor"] = str(cursor)
+                if len(collector.posts) >= chunk:
+                    yield FetchResult(
+                        collector.take(), self._window_after(window, lower, walk, at_time), False, "", 0, pages
+                    )
         except RateLimited as exc:
             stop_reason = str(exc)
-        new_window = advance(Window(window.lower or lower, window.upper, window.newest, {}), walk)
-        # remember the ids read at the instants that bound the next walk
-        newest_ids = at_time.get(walk.newest or "", [])
-        if new_window.upper is None:
-            if new_window.lower == walk.newest:
-                new_window.extra["lower_ids"] = newest_ids
-            elif new_window.lower == window.newest:
-                new_window.extra["lower_ids"] = list(window.extra.get("newest_ids") or [])
-            else:
-                new_window.extra["lower_ids"] = list(window.extra.get("lower_ids") or [])
-        else:
-            new_window.extra["lower_ids"] = list(window.extra.get("lower_ids") or [])
-            new_window.extra["upper_ids"] = at_time.get(walk.oldest or "", []) if walk.oldest else []
-            if window.upper is None:
-                new_window.extra["newest_ids"] = newest_ids
-            else:
-                new_window.extra["newest_ids"] = list(window.extra.get("newest_ids") or [])
-        return FetchResult(
-            collector.posts,
-            new_window,
+        yield FetchResult(
+            collector.take(),
+            self._window_after(window, lower, walk, at_time),
             walk.reached_lower,
             stop_reason,
             collector.malformed,
             pages,
             detail={"sessions_created": self.session.created, "sessions_refreshed": self.session.refreshed},
         )
+
+    @staticmethod
+    def _window_after(window: Window, lower: str, walk: Walk, at_time: dict[str, list[str]]) -> Window:
+        """The window to store, with the ids read at the instants that bound the next walk."""
+        new_window = advance(Window(window.lower or lower, window.upper, window.newest, {}), walk)
+
+        def ids_at(instant: str | None, *earlier: tuple[str | None, str]) -> list[str]:
+            ids = list(at_time.get(instant or "", [])) if instant else []
+            for other_instant, key in earlier:  # the same instant seen by an earlier walk
+                if instant is not None and instant == other_instant:
+                    ids = list(window.extra.get(key) or []) + ids
+            return ids
+
+        if new_window.upper is None:
+            if walk.newest is not None and new_window.lower == walk.newest:
+                new_window.extra["lower_ids"] = ids_at(walk.newest, (window.lower, "lower_ids"))
+            elif new_window.lower == window.newest and window.upper is not None:
+                new_window.extra["lower_ids"] = list(window.extra.get("newest_ids") or [])
+            else:
+                new_window.extra["lower_ids"] = list(window.extra.get("lower_ids") or [])
+        else:
+            new_window.extra["lower_ids"] = list(window.extra.get("lower_ids") or [])
+            if walk.oldest is None:
+                new_window.extra["upper_ids"] = list(window.extra.get("upper_ids") or [])
+            else:
+                new_window.extra["upper_ids"] = ids_at(walk.oldest, (window.upper, "upper_ids"))
+            if window.upper is None:
+                new_window.extra["newest_ids"] = ids_at(walk.newest, (window.lower, "lower_ids"))
+            else:
+                new_window.extra["newest_ids"] = list(window.extra.get("newest_ids") or [])
+        return new_window
 
 
 def unix_now() -> float:

@@ -29,7 +29,6 @@ from nowplaying.extractor.http import HttpSource, SourceError, SourceMetrics
 from nowplaying.extractor.sources import (
     BlueskySession,
     BlueskySource,
-    FetchResult,
     MastodonSource,
     Source,
     XBudget,
@@ -138,37 +137,42 @@ def enabled_sources(settings: Settings) -> tuple[list[str], dict[str, str]]:
 
 
 async def _run_source(source: Source, journal: CheckpointJournal, lake: Lake) -> SourceOutcome:
+    """Walk one source, writing each chunk it yields as a raw batch before storing its window."""
     outcome = SourceOutcome(source.name)
     window = journal.load(source.name)
+    batches: list[str] = []
     try:
-        result: FetchResult = await source.fetch(window)
+        async for result in source.fetch(window):
+            outcome.complete = result.complete
+            outcome.stop_reason = result.stop_reason
+            outcome.malformed += result.malformed
+            outcome.pages = result.pages
+            outcome.extra = {"spent": result.spent, **result.detail}
+            if result.posts:
+                batch_id = new_batch_id(source.name)
+                journal.begin(source.name, window, batch_id, result.window)
+                lake.write_jsonl("raw", batch_id, (post.to_dict() for post in result.posts))
+                journal.commit(source.name, result.window)
+                outcome.posts += len(result.posts)
+                batches.append(batch_id)
+            elif result.window != window:
+                journal.commit(source.name, result.window)
+            window = result.window
     except SourceError as exc:
         outcome.error = str(exc)
-        log.error("source_failed", source=source.name, error=str(exc))
-        return outcome
-    outcome.complete = result.complete
-    outcome.stop_reason = result.stop_reason
-    outcome.malformed = result.malformed
-    outcome.pages = result.pages
-    outcome.extra = {"spent": result.spent, **result.detail}
-    if result.posts:
-        batch_id = new_batch_id(source.name)
-        journal.begin(source.name, window, batch_id, result.window)
-        lake.write_jsonl("raw", batch_id, (post.to_dict() for post in result.posts))
-        journal.commit(source.name, result.window)
-        outcome.posts = len(result.posts)
-        outcome.batch_id = batch_id
-    elif result.window != window:
-        journal.commit(source.name, result.window)
+        outcome.complete = False
+        log.error("source_failed", source=source.name, error=str(exc), posts_written=outcome.posts)
+    outcome.batch_id = batches[-1] if batches else None
+    outcome.extra["batches"] = len(batches)
     log.info(
         "source_done",
         source=source.name,
         posts=outcome.posts,
-        pages=result.pages,
-        complete=result.complete,
-        stop_reason=result.stop_reason or None,
-        malformed=result.malformed,
-        batch=outcome.batch_id,
+        batches=len(batches),
+        pages=outcome.pages,
+        complete=outcome.complete,
+        stop_reason=outcome.stop_reason or None,
+        malformed=outcome.malformed,
     )
     return outcome
 

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from typing import Any
 
 from cassandra import InvalidRequest
-from cassandra.protocol import ProtocolException
 from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent_with_args
+from cassandra.protocol import ProtocolException
 from cassandra.query import PreparedStatement
 
 from nowplaying.gateway.cursor import CursorError

@@ -34,7 +34,7 @@ from prometheus_client import Counter, Gauge
 from nowplaying.common.cassandra import CassandraUnavailable, connect, shutdown
 from nowplaying.common.config import Settings
 from nowplaying.common.lake import Batch, Lake, file_checksum
-from nowplaying.common.logging import get_logger
+from nowplaying.common.logging import configure_logging, get_logger
 from nowplaying.common.metrics import StageMetrics
 from nowplaying.common.stage import StageRun, stage_run
 from nowplaying.loader.reader import Range, iter_lines, read_header, split_ranges
@@ -179,10 +179,20 @@ def load_range(
 
 def _load_part_in_worker(settings: Settings, path: Path, part: Range, now: datetime) -> PartResult:
     """Entry point of a worker process: its own session, one range."""
+    configure_logging(settings.log_level, settings.log_format)
     session = connect(settings, deadline_s=min(settings.cassandra_connect_timeout_s, 30.0))
     try:
         statements = Statements.prepare(session, settings.cassandra_keyspace)
-        return load_range(session, statements, path, part, now, settings.load_concurrency)
+        started = time.monotonic()
+
+        def progress(rows: int) -> None:
+            elapsed = time.monotonic() - started
+            log.info(
+                "load_progress", file=path.name, part_line=part.first_line, rows=rows,
+                rows_per_s=round(rows / max(elapsed, 1e-6)),
+            )  # fmt: skip
+
+        return load_range(session, statements, path, part, now, settings.load_concurrency, progress)
     except WriteFailed:
         raise
     except CASSANDRA_ERRORS as exc:

@@ -33,11 +33,12 @@ from nowplaying.loader.rows import (
 )
 
 DEFAULT_CONCURRENCY = 48
-DEFAULT_BATCH_ROWS = 25
-# Estimated bytes per batch; well under Cassandra's default batch_size_fail_threshold (50 KiB).
-DEFAULT_BATCH_BYTES = 24_000
+DEFAULT_BATCH_ROWS = 100
+# Estimated bytes per batch (the estimate runs about 1.5x the serialized size), so a batch stays
+# under Cassandra's default batch_size_fail_threshold (50 KiB).
+DEFAULT_BATCH_BYTES = 40_000
 # Buffered plays (all partitions) before every partial batch is sent.
-MAX_BUFFERED_PLAYS = 20_000
+MAX_BUFFERED_PLAYS = 100_000
 
 
 class WriteFailed(RuntimeError):
@@ -269,7 +270,7 @@ class PlayWriter:
                 self._by_track,
                 (track_id, play.month),
                 plays_by_track_values(play),
-                size // 2,
+                size,
                 self.statements.plays_by_track,
             )
             if track_id not in self._tracks:

@@ -1,6 +1,5 @@
 """Plays: the Data page's table (cursor paging) and the streamed exports."""
 
-
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
