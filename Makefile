@@ -40,7 +40,9 @@ test-frontend: $(VENV)/.setup-stamp
 
 test: lint typecheck importlint test-frontend pytest
 
+# Benchmarks use CASSANDRA_HOSTS when set, else the project's local node (started if needed).
 bench: $(VENV)/.setup-stamp
+	@if [ -z "$$CASSANDRA_HOSTS" ]; then $(VENV)/bin/nowplaying cassandra start >/dev/null; fi
 	$(PY) bench/run.py $(BENCH)
 
 run:

@@ -4,8 +4,8 @@ The plays (synthetic, see ``tests/fixtures_pipeline.py``) fill 4 UTC days of a d
 dropped at the end. They are loaded with concurrent prepared statements (unlogged batches of rows of
 one hour partition) from several processes, then the job aggregates the 4 days: first with 1M plays,
 then after 4M more were added. The 1M run is the baseline, so the 5M ratio shows how the cost grows
-with the number of plays. Needs Cassandra at CASSANDRA_HOSTS (default 127.0.0.1) and the connector
-jars (`make setup`).
+with the number of plays (BENCH_AGGREGATE_SIZES=200000,1000000 for a quicker look). Needs Cassandra
+at CASSANDRA_HOSTS (default 127.0.0.1) and the connector jars (`make setup`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _load_hours(args: tuple[str, list[datetime], int, int]) -> int:
     from nowplaying.common.cassandra import connect, shutdown
     from nowplaying.common.config import Settings
 
-    from tests.fixtures_pipeline import spark_catalogue, spark_hour_plays, spark_insert_statement
+    from tests.fixtures_pipeline import spark_catalogue, spark_hour_plays, spark_insert_statement, spark_unset_nulls
 
     keyspace, hours, per_hour, seed = args
     session = connect(Settings(cassandra_keyspace=keyspace))
@@ -45,7 +45,7 @@ def _load_hours(args: tuple[str, list[datetime], int, int]) -> int:
             batches: list[tuple[Any, tuple[()]]] = []
             batch = BatchStatement(batch_type=BatchType.UNLOGGED)
             for row in spark_hour_plays(hour, per_hour, catalogue, seed=seed, n_authors=N_AUTHORS):
-                batch.add(statement, row)
+                batch.add(statement, spark_unset_nulls(row))
                 if len(batch) >= BATCH_ROWS:
                     batches.append((batch, ()))
                     batch = BatchStatement(batch_type=BatchType.UNLOGGED)
@@ -93,7 +93,8 @@ def run() -> list[Result]:
         spark = build_session(settings, app_name="bench-aggregate", master=settings.spark_master)
         timings: dict[int, float] = {}
         loaded = 0
-        for total, seed in ((1_000_000, 1), (5_000_000, 2)):
+        sizes = [int(n) for n in os.environ.get("BENCH_AGGREGATE_SIZES", "1000000,5000000").split(",")]
+        for seed, total in enumerate(sizes, start=1):
             added = total - loaded
             progress(f"loading {added:,} plays into {keyspace} ({LOAD_PROCESSES} processes)")
             rate = load(keyspace, added, seed)
@@ -105,13 +106,14 @@ def run() -> list[Result]:
             seconds = time.perf_counter() - started
             timings[total] = seconds
             progress(f"{report.plays_read:,} plays in {seconds:.1f} s; rows written {report.rows_written}")
-            label = f"aggregate {total // 1_000_000}M plays"
-            base = timings[1_000_000]
+            label = f"aggregate {total:,} plays"
+            base = timings[sizes[0]]
             params = {"plays": report.plays_read, "days": len(DAYS), "master": settings.spark_master}
-            results.append(Result(label, "wall time", seconds, "s", "aggregate 1M plays", base, params=params))
+            first = f"aggregate {sizes[0]:,} plays"
+            results.append(Result(label, "wall time", seconds, "s", first, base, params=params))
             results.append(
-                Result(label, "throughput", report.plays_read / seconds, "plays/s", "aggregate 1M plays",
-                       1_000_000 / base, params=params)
+                Result(label, "throughput", report.plays_read / seconds, "plays/s", first, sizes[0] / base,
+                       params=params)
             )  # fmt: skip
             results.append(Result(label, "load rate (setup)", rate, "plays/s", params=params))
         spark.stop()

@@ -108,11 +108,19 @@ def spark_insert_statement(session: _SparkAny, keyspace: str) -> _SparkAny:
     return statement
 
 
+def spark_unset_nulls(row: tuple[_SparkAny, ...]) -> tuple[_SparkAny, ...]:
+    """None -> UNSET_VALUE: a bound null writes a tombstone, an unset column writes nothing."""
+    from cassandra.query import UNSET_VALUE
+
+    return tuple(UNSET_VALUE if value is None else value for value in row)
+
+
 def spark_insert_plays(session: _SparkAny, keyspace: str, rows: list[tuple[_SparkAny, ...]]) -> None:
     from cassandra.concurrent import execute_concurrent_with_args
 
     statement = spark_insert_statement(session, keyspace)
-    results = execute_concurrent_with_args(session, statement, rows, concurrency=64, raise_on_first_error=True)
+    unset = [spark_unset_nulls(row) for row in rows]
+    results = execute_concurrent_with_args(session, statement, unset, concurrency=64, raise_on_first_error=True)
     assert all(ok for ok, _ in results)
 
 

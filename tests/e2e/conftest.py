@@ -2,9 +2,8 @@
 
 The data comes from ``e2e_data`` — the one fixture to swap when the whole pipeline (sandbox →
 extract → clean → enrich → load → aggregate) is wired in. Today it writes enriched CSV batches (the
-enricher's output contract) into a lake, loads them with ``nowplaying load`` when the loader is
-implemented (else it writes the same rows with prepared statements, as the loader does), and runs
-the real Spark job ``nowplaying aggregate`` for the charts and statistics.
+enricher's output contract) into a lake, loads them with the real loader (``nowplaying load``) and
+runs the real Spark job (``nowplaying aggregate``) for the charts and statistics.
 
 The browser is Debian's Chromium (``/usr/bin/chromium``, or ``E2E_CHROMIUM``) driven by Playwright;
 ``playwright install`` is never used.
@@ -53,10 +52,6 @@ CHROMIUM_ARGS = [
 # A post that tries to inject markup: it must show as these exact characters.
 HOSTILE_TEXT = "#NowPlaying <script>alert(1)</script> <img src=x onerror=alert(1)> Daft Punk – One More Time"
 HOSTILE_POST_ID = "e2e-hostile-1"
-FEATURES = (
-    "danceability", "energy", "key", "loudness", "speechiness", "acousticness", "instrumentalness",
-    "liveness", "valence", "tempo", "time_signature", "mode",
-)  # fmt: skip
 
 
 @dataclass
@@ -131,69 +126,7 @@ def _env(settings: Settings, lake_dir: Path) -> dict[str, str]:
     return env
 
 
-def _insert_like_the_loader(session: Any, keyspace: str, rows: list[dict[str, str]]) -> None:
-    """The rows the loader writes for enriched CSV rows, with prepared statements (until it lands)."""
-    from cassandra.concurrent import execute_concurrent_with_args
-
-    def prepared(table: str, columns: tuple[str, ...]) -> Any:
-        marks = ", ".join("?" for _ in columns)
-        return session.prepare(f"INSERT INTO {keyspace}.{table} ({', '.join(columns)}) VALUES ({marks})")
-
-    def num(value: str, kind: type) -> Any:
-        return kind(value) if value != "" else None
-
-    now = datetime.now(UTC)
-    play_cols = (
-        "bucket", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "matched", "track_id",
-        "track_name", "artist_ids", "artist_names", "album", "release_date", "popularity", "duration_ms",
-        "match_method", "match_confidence", "features_source", *FEATURES,
-    )  # fmt: skip
-    by_track_cols = ("track_id", "month", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot",
-                     "match_confidence")  # fmt: skip
-    track_cols = ("track_id", "name", "artist_ids", "artist_names", "album", "release_date", "popularity",
-                  "duration_ms", "updated_at")  # fmt: skip
-    plays, by_track, tracks, artists, features = [], [], {}, {}, {}
-    for row in rows:
-        played = _created(row)
-        matched = row["id_track"] != ""
-        artist_ids, artist_names = _multi(row["artists_id"]), _multi(row["artists_name"])
-        feats = [num(row[f], int if f in ("key", "time_signature", "mode") else float) for f in FEATURES]
-        plays.append(
-            (
-                played.strftime("%Y-%m-%dT%H"), played, row["source"], row["post_id"], row["author_id"], row["text"],
-                row["url_tweet"], row["is_bot"] == "true", matched, row["id_track"] or None, row["name"] or None,
-                artist_ids, artist_names, row["album"] or None, row["release_date"] or None,
-                num(row["popularity"], int), num(row["duration_ms"], int), row["match_method"] or None,
-                num(row["match_confidence"], float), row["features_source"] or None, *feats,
-            )
-        )  # fmt: skip
-        if not matched:
-            continue
-        by_track.append(
-            (row["id_track"], played.strftime("%Y-%m"), played, row["source"], row["post_id"], row["author_id"],
-             row["text"], row["url_tweet"], row["is_bot"] == "true", num(row["match_confidence"], float))
-        )  # fmt: skip
-        tracks[row["id_track"]] = (
-            row["id_track"], row["name"], artist_ids, artist_names, row["album"] or None, row["release_date"] or None,
-            num(row["popularity"], int), num(row["duration_ms"], int), now,
-        )  # fmt: skip
-        for artist_id, name in zip(artist_ids, artist_names, strict=False):
-            artists[artist_id] = (artist_id, name, now)
-        if row["features_source"]:
-            features[row["id_track"]] = (row["id_track"], row["features_source"], *feats, now)
-    work = [
-        ("plays_by_hour", play_cols, plays),
-        ("plays_by_track", by_track_cols, by_track),
-        ("tracks", track_cols, list(tracks.values())),
-        ("artists", ("artist_id", "name", "updated_at"), list(artists.values())),
-        ("audio_features", ("track_id", "features_source", *FEATURES, "updated_at"), list(features.values())),
-    ]
-    for table, columns, params in work:
-        results = execute_concurrent_with_args(session, prepared(table, columns), params, concurrency=64)
-        assert all(ok for ok, _ in results), f"writing {table} failed"
-
-
-def load_e2e_data(settings: Settings, session: Any, lake_dir: Path, now: datetime) -> E2EData:
+def load_e2e_data(settings: Settings, lake_dir: Path, now: datetime) -> E2EData:
     """Plays for the last 7 days (a busy today), loaded and aggregated. Swap this for the full pipeline."""
     today = now.date()
     midnight = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
@@ -230,12 +163,7 @@ def load_e2e_data(settings: Settings, session: Any, lake_dir: Path, now: datetim
 
     env = _env(settings, lake_dir)
     load = subprocess.run([str(NOWPLAYING), "load"], env=env, capture_output=True, text=True, timeout=600)
-    if load.returncode == 2 and "not implemented" in load.stderr:
-        _insert_like_the_loader(session, settings.cassandra_keyspace, rows)
-        loaded_by = "prepared statements (loader not implemented yet)"
-    else:
-        assert load.returncode == 0, f"nowplaying load failed: {load.stdout[-2000:]} {load.stderr[-2000:]}"
-        loaded_by = "nowplaying load"
+    assert load.returncode == 0, f"nowplaying load failed: {load.stdout[-2000:]} {load.stderr[-2000:]}"
 
     first = (midnight - timedelta(days=6)).date()
     aggregate = subprocess.run(
@@ -259,7 +187,7 @@ def load_e2e_data(settings: Settings, session: Any, lake_dir: Path, now: datetim
         rows=rows,
         today=today,
         hostile=hostile,
-        loaded_by=loaded_by,
+        loaded_by="nowplaying load",
         aggregated_by="nowplaying aggregate (Spark)",
         now=now,
         today_rows=[r for r in todays if _created(r).date() == today],
@@ -267,9 +195,9 @@ def load_e2e_data(settings: Settings, session: Any, lake_dir: Path, now: datetim
 
 
 @pytest.fixture(scope="session")
-def e2e_data(cassandra_settings: Settings, cassandra_session: Any, tmp_path_factory: pytest.TempPathFactory) -> E2EData:
+def e2e_data(cassandra_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> E2EData:
     lake_dir = tmp_path_factory.mktemp("e2e-lake")
-    return load_e2e_data(cassandra_settings, cassandra_session, lake_dir, datetime.now(UTC))
+    return load_e2e_data(cassandra_settings, lake_dir, datetime.now(UTC))
 
 
 def _frontend_is_stale() -> bool:

@@ -243,4 +243,6 @@ def test_load_metrics_are_counted(
     assert registry.get_sample_value("nowplaying_load_rows_total", {"outcome": "loaded"}) == 200
     assert registry.get_sample_value("nowplaying_load_files_total", {"outcome": "loaded"}) == 1
     assert (registry.get_sample_value("nowplaying_load_rows_per_second") or 0) > 0
-    assert registry.get_sample_value("nowplaying_stage_last_success_timestamp_seconds", {"stage": "load"})
+    assert seen[0].success_registry.get_sample_value(
+        "nowplaying_stage_last_success_timestamp_seconds", {"stage": "load"}
+    )

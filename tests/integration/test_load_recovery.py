@@ -19,7 +19,7 @@ import pytest
 from nowplaying.common.cassandra import connect, shutdown
 from nowplaying.common.config import PROJECT_ROOT, Settings
 from nowplaying.common.lake import Lake
-from nowplaying.common.localnode import LocalNode
+from nowplaying.common.localnode import LocalNode, port_open
 from nowplaying.common.migrate import migrate
 
 from tests.integration.test_load_batches import END, START, count_plays
@@ -141,6 +141,14 @@ def throwaway_node(tmp_path: Path) -> Any:
         node.stop()
 
 
+def _wait_ports_free(settings: Settings, timeout_s: float = 90) -> None:
+    """A node stopped under load may take a moment to release its ports after stop() returns."""
+    ports = (settings.cassandra_port, settings.cassandra_storage_port, settings.cassandra_jmx_port)
+    deadline = time.monotonic() + timeout_s
+    while any(port_open("127.0.0.1", port) for port in ports) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 def _with_session(settings: Settings, action: Callable[[Any], Any]) -> Any:
     session = connect(settings)
     try:
@@ -177,6 +185,7 @@ def test_cassandra_stopped_mid_load_fails_clearly_and_next_run_loads_everything(
     assert path.exists(), "the file must stay in enriched/ for the next run"
     assert Lake(lake_dir).list_batches("history") == []
 
+    _wait_ports_free(settings)
     node.start()
     done = _run_to_end(env, log_path)
     assert done.returncode == 0, done.stderr.decode()[-3000:]

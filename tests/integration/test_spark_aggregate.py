@@ -400,7 +400,7 @@ def test_spark_submit_entry_runs_the_same_job(cassandra_session: Any, cassandra_
          "--conf", "spark.sql.shuffle.partitions=2", str(PROJECT_ROOT / "spark-jobs" / "main.py"),
          "aggregate", "--days", day.isoformat(), "--top", "8", "--feature-artists", "3", "--trending", "6",
          "--trending-min-plays", "2"],
-        env=env, capture_output=True, text=True, timeout=240,
+        env=env, capture_output=True, text=True, timeout=480,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"aggregated {day.isoformat()}" in result.stdout

@@ -165,3 +165,20 @@ def test_split_ranges_never_cut_a_record(tmp_path: Path, parts: int) -> None:
     ]
     assert seen == whole
     assert [p for _, p in seen] == [r["post_id"] for r in rows]
+
+
+def test_the_shared_generator_is_deterministic_and_follows_the_contract(tmp_path: Path) -> None:
+    first = write_enriched_csv(tmp_path / "a.csv", 500, seed=9, bot_share=0.2, matched_share=0.7)
+    second = write_enriched_csv(tmp_path / "b.csv", 500, seed=9, bot_share=0.2, matched_share=0.7)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert first == second
+    with open(tmp_path / "a.csv", newline="", encoding="utf-8") as handle:
+        assert tuple(next(csv.reader(handle))) == ENRICHED_CSV_COLUMNS
+    assert all(tuple(r) == ENRICHED_CSV_COLUMNS for r in first)
+    assert len({r["post_id"] for r in first}) == 500
+    bots = sum(r["is_bot"] == "true" for r in first)
+    matched = sum(bool(r["id_track"]) for r in first)
+    assert 50 <= bots <= 150 and 300 <= matched <= 400
+    assert all(r["match_method"] == "none" for r in first if not r["id_track"])
+    other = write_enriched_csv(tmp_path / "c.csv", 10, seed=10, return_rows=True)
+    assert not {r["post_id"] for r in other} & {r["post_id"] for r in first}

@@ -178,13 +178,14 @@ export function dataPage(route: Route, ctx: Ctx): View {
     if (limit !== 50) params.set("limit", String(limit));
     history.replaceState(null, "", buildHash("data", params));
     updateExport();
+    updateActiveCount();
     void load();
   }
 
   const form = h(
     "form",
     {
-      class: "filters",
+      class: "filters-form",
       "aria-label": "Filter the plays",
       onsubmit: (e: Event) => {
         e.preventDefault();
@@ -223,6 +224,15 @@ export function dataPage(route: Route, ctx: Ctx): View {
       ),
     ),
   );
+
+  // On a phone the filters start folded (unless some are set), so the plays come first.
+  const activeCount = h("span", { class: "active-count" });
+  const filtersBox = h("details", { class: "filters" }, h("summary", null, "Filters", activeCount), form);
+  function updateActiveCount(): void {
+    const n = [...filtersToParams(filters).keys()].filter((k) => k !== "start" && k !== "end").length;
+    activeCount.textContent = n ? ` · ${n} set` : "";
+  }
+  filtersBox.open = !window.matchMedia("(max-width: 640px)").matches || filtersToParams(filters).toString() !== "";
 
   // --- toolbar: column chooser, page size, export ---------------------------------------------
   const chooserList = h("div", { class: "chooser-list", role: "group", "aria-label": "Columns to show" });
@@ -404,13 +414,14 @@ export function dataPage(route: Route, ctx: Ctx): View {
 
   fillForm();
   updateExport();
+  updateActiveCount();
   renderChooser();
   const el = h(
     "div",
     { class: "page data" },
     h("h1", { tabindex: "-1" }, "Plays"),
     h("p", { class: "lead" }, "Every post that names a song, matched to a Spotify track or not. Newest first; pick a row to open its track."),
-    form,
+    filtersBox,
     toolbar,
     summaryLine,
     results,

@@ -74,6 +74,22 @@ function postItem(post: TrackPost): HTMLElement {
   );
 }
 
+const FIRST_POSTS = 10;
+
+/** The newest posts, with a button for the rest. */
+function postList(posts: TrackPost[]): HTMLElement {
+  const list = h("ol", { class: "posts" }, posts.slice(0, FIRST_POSTS).map(postItem));
+  if (posts.length <= FIRST_POSTS) return list;
+  const more = h("button", { type: "button", class: "btn" }, `Show all ${posts.length} posts`);
+  more.addEventListener("click", () => {
+    const next = list.children.length;
+    list.append(...posts.slice(next).map(postItem));
+    more.remove();
+    (list.children[next] as HTMLElement | undefined)?.querySelector("a")?.focus();
+  });
+  return h("div", null, list, h("p", { class: "more" }, more));
+}
+
 export function trackPage(route: Route, ctx: Ctx): View {
   const scope = new Scope();
   const latest = new Latest(scope);
@@ -137,7 +153,7 @@ export function trackPage(route: Route, ctx: Ctx): View {
         "section",
         { class: "panel", "aria-labelledby": "posts-h" },
         h("h2", { id: "posts-h" }, "Posts that mentioned it"),
-        detail.posts.length === 0 ? empty("No posts in this time span.") : h("ol", { class: "posts" }, detail.posts.map(postItem)),
+        detail.posts.length === 0 ? empty("No posts in this time span.") : postList(detail.posts),
       ),
     );
     if (total > 0) {

@@ -114,17 +114,28 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e
 _SPACE_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
+def _collapse(text: str) -> str:
+    """Runs of spaces (any Unicode space) as one space; the common case costs two substring tests."""
+    if text.isascii() and "  " not in text and "\t" not in text:
+        return text
+    return _SPACE_RE.sub(" ", text)
+
+
 def normalize_text(text: str) -> str:
     """HTML entities decoded, NFC, controls dropped, CR/LF kept as line breaks, spaces collapsed."""
     if "&" in text:
         text = html.unescape(text)
         if "&" in text:  # double-escaped (&amp;amp;) happens in copied posts
             text = html.unescape(text)
-    if not text.isascii():
+    ascii_text = text.isascii()
+    if not ascii_text:
         text = unicodedata.normalize("NFC", text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL_RE.sub("", text)
+    if not ascii_text or not text.isprintable():  # printable ASCII has no controls ("\n" is not printable)
+        text = _CONTROL_RE.sub("", text)
+    if ascii_text and "  " not in text and "\t" not in text:
+        return text
     return _SPACE_RE.sub(" ", text)
 
 
@@ -140,6 +151,16 @@ _HASHTAG_RE = re.compile(r"(?<![\w#&/])#(\w+)")
 _EDGE_TAGS_RE = re.compile(r"^(?:\s*#\w+[\s:,;.!-]*)+|(?:\s*[#@]\w+(?:@[\w.-]+\w)?[\s,;.!]*)+$")
 # "@a @b text": a reply prefix, unless a separator follows (then the mention is the artist).
 _REPLY_PREFIX_RE = re.compile(r"^(?:\s*@\w+(?:@[\w.-]+\w)?)+(?![\w@]|\s*[-–—:|•·/,&])\s*")
+# "Listening to" framed in other languages; in es/fr/it/pt the frame's "de"/"di"/"par" means "by"
+# ("Escuchando Noche de Verano de Rocío Núñez", "J'écoute Sal Rota de La Sonora Dorada").
+_FRAME_RE = re.compile(
+    r"(?i)^\s*(?:(?P<by>j['’]\s?écoute|j['’]\s?ecoute|(?:estoy\s+)?escuchando|(?:sto\s+)?ascoltando|(?:estou\s+)?ouvindo)"
+    r"|ich\s+höre(?:\s+gerade)?|höre\s+gerade|jetzt\s+läuft\s*:?|сейчас\s+(?:играет|слушаю)\s*:?|слушаю|今聴いてる|"
+    r"지금\s+듣는\s+노래|أستمع\s+الآن\s+إلى)\s+"
+)
+_FRAME_BY_RE = re.compile(r"\s(?:de|di|par|von)\s(?!.*\s(?:de|di|par|von)\s)")
+_FRAME_TAIL_RE = re.compile(r"(?i)\s+(?:agora|ahora|maintenant|adesso|jetzt|gerade)\s*$")
+_FRAME_FIRST = frozenset("jJeEsSaAoOiIhHсС今지أ")
 _LEAD_VERB_RE = re.compile(
     r"(?i)^(?:\d{1,3}[.)]\s+|(?:(?:i['’]?m\s+|currently\s+|now\s+)?listening\s+to|stream|listen\s+to|check\s+out|new|out\s+now|premiere|bumping|blasting)\s*:?\s+)"
 )
@@ -337,6 +358,7 @@ def _clean_tag(match: re.Match[str]) -> str:
 
 _VIA_RE = re.compile(r"(?i)\bvia\s+@\w+(?:@[\w.-]+\w)?")
 # "Title - @artist" at the end of a line: the mention is the artist, not a credit to drop.
+_BY_MENTION_RE = re.compile(r"(?i)(\bby:?\s+)@(\w{1,30})")
 _SEP_MENTION_END_RE = re.compile(r"(\s[-–—|/•·:]\s*)@(\w{1,30})\s*$")
 
 
@@ -345,6 +367,8 @@ def _clean_line(line: str) -> str:
     with their '@' (evidence for the artist slot), mid-text hashtags unwrapped."""
     if "@" in line:
         line = _SEP_MENTION_END_RE.sub(r"\1\2", line)
+        if "by" in line:
+            line = _BY_MENTION_RE.sub(r"\1\2", line)
         line = _VIA_RE.sub(" ", line)
     if "#" in line or "@" in line:
         line = _EDGE_TAGS_RE.sub(" ", line)
@@ -357,9 +381,19 @@ def _clean_line(line: str) -> str:
             break
     if line[:1] in "0123456789sSlLcCnNoObB" or line[1:2] in "0123456789sSlLcCnNoObB":
         line = _LEAD_VERB_RE.sub("", line.lstrip())
+    if line[:1] in _FRAME_FIRST or line[1:2] in _FRAME_FIRST:
+        frame = _FRAME_RE.match(line)
+        if frame:
+            line = _FRAME_TAIL_RE.sub("", line[frame.end() :])
+            if frame.group("by") and not _DASH_RE.search(line):
+                line = _FRAME_BY_RE.sub(" by ", line, count=1)
     if ":" in line:
         line = _TIME_RE.sub(" ", line)
-    line = _SPACE_RE.sub(" ", line).lstrip(_LINE_LEFT).rstrip(_LINE_RIGHT)
+    line = _collapse(line).lstrip(_LINE_LEFT)
+    end = line.rstrip(_LINE_RIGHT)
+    if "«" in end and "»" not in end and "»" in line[len(end) :]:
+        end += "»"
+    line = end
     if line.endswith("!!") or line.endswith("."):
         line = line.rstrip("!.").rstrip(_LINE_RIGHT)
     return line
@@ -551,6 +585,7 @@ _TITLE_MARK_RE = re.compile(
     r"cover|extended|original|radio|unplugged|rework|bootleg|vip|dub)\b[^)\]]*[)\]]"
 )
 _ARTIST_FEAT_RE = re.compile(r"(?i)\s(?:feat\.?|ft\.?|featuring|x|&|and|vs\.?)\s")
+_TRAIL_END = frozenset(" \t\n,;:")
 _TRAIL_NOISE_RE = re.compile(
     r"(?i)[\s,;:]+$|\s+(?:on|via)\s+(?:spotify|apple\s*music|youtube|deezer|soundcloud|pandora)\b.*$"
 )
@@ -583,16 +618,21 @@ def _strip_wrap(part: str) -> str:
         cut = part.rfind("(")
         if cut > 0 and ")" not in part[cut:]:
             part = part[:cut].strip()
-    if part.startswith("'") and part.count("'") == 1:
+    if part.startswith("'") and part.count("'") == 1 and not _ELISION_RE.match(part):
         part = part[1:]
     if part.endswith("'") and part.count("'") == 1 and not part.endswith("in'"):
         part = part[:-1]
     if "@" in part:
         part = _MENTION_RE.sub(r"\1", part)
-    return _SPACE_RE.sub(" ", part).strip()
+    return _collapse(part).strip()
 
 
+_ELISION_RE = re.compile(r"(?i)'(?:til|cause|bout|round|em|n|tis|twas|sup)\b")
 _KEEP_DOT_RE = re.compile(r"(?:\b[A-Za-z]\.)+$|\.\.\.$|\b(?:Bros|Jr|Sr|St|Mr|Mrs|Dr|Vol|Pt|Op|No|Co|Inc)\.$")
+
+
+_ALNUM_RE = re.compile(r"[^\W_]")
+_TWO_LETTERS_RE = re.compile(r"[^\W\d_].*?[^\W\d_]", re.S)
 
 
 def _plausible(artist: str, title: str, strict: bool = True) -> bool:
@@ -602,7 +642,7 @@ def _plausible(artist: str, title: str, strict: bool = True) -> bool:
         return False
     if len(artist.split()) > MAX_ARTIST_WORDS or len(title.split()) > MAX_TITLE_WORDS:
         return False
-    if not any(ch.isalnum() for ch in artist) or not any(ch.isalnum() for ch in title):
+    if not _ALNUM_RE.search(artist) or not _ALNUM_RE.search(title):
         return False
     if _only_residue(artist) and len(artist) < 3:
         return False
@@ -612,6 +652,8 @@ def _plausible(artist: str, title: str, strict: bool = True) -> bool:
     prose = sum(w in _PROSE_WORDS for w in words)
     if prose >= 2 or (prose and len(words) > 1 and words[0] in _PROSE_WORDS):
         return False
+    if " by " in artist or not _TWO_LETTERS_RE.search(artist):  # "c. 2020", "anone by X bubble by Y"
+        return False
     return artist.casefold() not in _RESIDUE_WORDS and title.casefold() not in {"rt", "by", "on", "via"}
 
 
@@ -620,13 +662,20 @@ _ARTIST_GUEST_RE = re.compile(
 )
 
 
+_ARTIST_WITH_RE = re.compile(r"(?i)^(?:w/|w|with)\s+(?=\S)|\s+w/.*$")
+
+
 def _finish(artist: str, title: str, rule: str, strict: bool = True) -> _Split | None:
     artist = _strip_wrap(artist)
+    if "w" in artist:  # "“Indigo” w @MOONZz", "Dr. John w/Lukas Nelson": the first-named artist
+        artist = _ARTIST_WITH_RE.sub("", artist) or artist
     if strict and ("f" in artist or "F" in artist):
         artist = _ARTIST_GUEST_RE.sub("", artist) or artist
     if " on " in title or "@" in title or " at " in title or "|" in title:
         title = _STATION_TAIL_RE.sub("", title)
-    title = _strip_wrap(_TRAIL_NOISE_RE.sub("", title))
+    if title[-1:] in _TRAIL_END or " on " in title or " via " in title or " On " in title or " Via " in title:
+        title = _TRAIL_NOISE_RE.sub("", title)
+    title = _strip_wrap(title)
     if _plausible(artist, title, strict):
         return _Split(artist, title, rule)
     return None
@@ -648,20 +697,67 @@ def _title_evidence(part: str) -> int:
 
 # Words that song titles use and artist names rarely do ("Everything Is Free", "Diamonds On The
 # Soles Of Her Shoes" vs "Gillian Welch", "Paul Simon"). On real labelled pairs (2014 templates and
-# 2022 Spotify links, ~18,000 artist/title pairs) an artist has two of these and its title none in
-# 0.5% of pairs, a title two and its artist none in 15%: strong evidence of a title-first post.
+# 2022 Spotify links, ~18,000 artist/title pairs) an artist has one of these and its title none in
+# 3.5% of pairs, a title one and its artist none in 35% (two/none: 0.5% vs 15%). Title-first posts
+# are ~15% of real separator posts, so one title word on the left and none on the right decides.
 _TITLE_WORDS = frozenset(
-    "of in on is my your you me i i'm i’m it it's it’s to for a at we don't don’t can't can’t all no be are "
-    "was this that what when where how down up out love her his like just get go".split()
+    [
+        "of",
+        "in",
+        "on",
+        "is",
+        "my",
+        "your",
+        "you",
+        "me",
+        "i",
+        "i'm",
+        "i’m",
+        "it",
+        "it's",
+        "it’s",
+        "to",
+        "for",
+        "a",
+        "at",
+        "we",
+        "don't",
+        "don’t",
+        "can't",
+        "can’t",
+        "all",
+        "no",
+        "be",
+        "are",
+        "was",
+        "this",
+        "that",
+        "what",
+        "when",
+        "where",
+        "how",
+        "down",
+        "up",
+        "out",
+        "love",
+        "her",
+        "his",
+        "like",
+        "just",
+        "get",
+        "go",
+    ]
 )
 _WORD_APOS_RE = re.compile(r"[\w'’]+")
 
 
-def _title_words(part: str) -> int:
+def _title_words(part: str, inner_the: bool = False) -> int:
+    """How many title words the part has (a leading "The" is a band's; an inner one counts when asked:
+    "Carry the Zero" is not evidence of an artist)."""
     words = _WORD_APOS_RE.findall(part.casefold())
     if words and words[0] == "the":
         words = words[1:]
-    return sum(word in _TITLE_WORDS for word in words)
+    return sum(word in _TITLE_WORDS or (inner_the and word == "the") for word in words)
 
 
 def _split_two(left: str, right: str, rule: str) -> _Split | None:
@@ -673,7 +769,7 @@ def _split_two(left: str, right: str, rule: str) -> _Split | None:
     right_ev = _title_evidence(right)
     if (left_ev > 0 and right_ev <= 0) or right_ev < 0 <= left_ev:
         return _finish(_mention_artist(right), left, rule + "_title_first")
-    if left_ev == 0 and right_ev == 0 and _title_words(left) >= 1 and _title_words(right) == 0:
+    if rule != "colon" and left_ev == right_ev == 0 and _title_words(left) >= 1 and _title_words(right, True) == 0:
         split = _finish(_mention_artist(right), left, rule + "_title_words")
         if split:
             return split
@@ -703,16 +799,22 @@ _BREAK_RE = re.compile(r"[.!?…:]\s+|\n")
 
 
 def _after_last_break(text: str) -> str:
-    end = 0
-    for match in _BREAK_RE.finditer(text):
-        end = match.end()
-    return text[end:] if end else text
+    ends = [match.end() for match in _BREAK_RE.finditer(text)]
+    while ends and not text[ends[-1] :].strip():
+        ends.pop()
+    return text[ends[-1] :] if ends else text
 
 
 def _artist_after_by(text: str) -> str:
     artist = _ARTIST_END_RE.sub("", text)
     match = _LEAD_MENTION_RE.match(artist)
     return match.group(1) if match and match.group(2) and match.group(2)[:1] not in "&x" else artist
+
+
+_CREDIT_BEFORE_BY_RE = re.compile(
+    r"(?i)\b(?:produced|prod\.?|written|directed|mixed|mastered|engineered|shot|filmed|photographed|inspired|"
+    r"sampled|hosted|presented|powered|sponsored|followed|made|covered|edited|remixed|curated|recorded)\s*$"
+)
 
 
 def _by_split(text: str, rule: str = "by") -> _Split | None:
@@ -722,6 +824,10 @@ def _by_split(text: str, rule: str = "by") -> _Split | None:
         title, artist = text[: match.start()], text[match.end() :]
         artist = artist.lstrip()
         if _BY_BAD_RIGHT.match(artist) or artist[:3].lower() == "by ":
+            continue
+        if match.group() == "By" and artist.startswith("the "):  # "Stand By the Highway": one title
+            continue
+        if _CREDIT_BEFORE_BY_RE.search(title[-14:]):  # "produced by X": a producer, not the artist
             continue
         artist = _artist_after_by(artist)
         title = _after_last_break(title)
@@ -752,6 +858,8 @@ def _quoted_split(text: str) -> _Split | None:
     if before:
         if len(before.split()) > MAX_ARTIST_WORDS:
             return None
+        if before.endswith(("'s", "’s")):  # "Coolio’s “Gangstas Paradise”"
+            before = before[:-2]
         return _finish(_mention_artist(before), title, "quoted")
     if after:
         artist = re.split(r"(?<![A-Z])[.!?](?:\s|$)|\n|\s+(?:on|via|from)\s", after.lstrip(" ,-–—:|•·"))[0]
@@ -774,6 +882,12 @@ def _fields_split(text: str) -> _Split | None:
     return None
 
 
+_LISTEN_TO_RE = re.compile(r"(?i)^.*\blisten(?:s|ing)?\s+to\s+")
+_VERSION_TAIL_RE = re.compile(
+    r"(?i)^\s*(?:\d{4}\s+)?(?:live(?:\s+(?:at|from|in)\s+.{1,40})?|remix|acoustic|sped\s*up|slowed(?:\s*(?:\+|&|and)\s*reverb)?"
+    r"|radio\s+edit|single\s+version|remaster(?:ed)?(?:\s+(?:version\s+)?\d{4})?|instrumental|demo|extended(?:\s+mix)?"
+    r"|original\s+mix|mono|stereo|[\w'’ .&-]{1,30}\s(?:remix|mix|edit|version|rework|dub))\s*$"
+)
 _NUMBERED_RE = re.compile(r"(?i)^(?:day|#|no\.?|track)?\s*\d{1,3}$")
 
 
@@ -789,6 +903,8 @@ def _separator_split(text: str) -> _Split | None:
             return None
         parts = [match.group("left"), match.group("right")]
         rule = "colon"
+        if len(parts[0].split()) > 5:  # "Hello there beautiful Flower, también me gusta mucho: ..."
+            return None
     left, right = parts
     if rule == "separator" and "/" in text[len(left) : len(left) + 4]:
         # "Title / Artist": the radio-playlist and share order
@@ -799,8 +915,14 @@ def _separator_split(text: str) -> _Split | None:
     if rule != "colon" and ": " in left:
         # "Random algorithm discovery: Patrick Sweany - Them Shoes"
         left = left.rsplit(": ", 1)[1]
+    if rule != "colon" and "listen" in left:
+        # "Phil & Left NIMBYs listen to Suicide Silence - Genocide"
+        left = _LISTEN_TO_RE.sub("", left)
     # A third segment that is long prose is noise ("Artist - Title - Wishing you a happy ...").
     more = _DASH_RE.split(right, maxsplit=1)
+    if len(more) == 2 and _VERSION_TAIL_RE.match(more[1]):
+        # "Artist - Title - Live", "- Remastered 2011": the version belongs to the title
+        right, more = f"{more[0]} - {more[1].strip()}", [right]
     if len(more) == 2 and (len(more[1].split()) > 4 or _only_residue(more[1])):
         right = more[0]
     if _BY_RE.search(right) and rule == "colon":
@@ -810,7 +932,8 @@ def _separator_split(text: str) -> _Split | None:
 
 
 _EMOJI_FIELDS_RE = re.compile(r"[🎵🎶♪♫]\ufe0f?\s*(?P<title>[^\n]+?)\s*\n\s*🎤\ufe0f?\s*(?P<artist>[^\n]+)")
-_BRACKET_ARTIST_RE = re.compile(r"(?m)^\s*(?:[#@]\w+\s+)*\[(?P<artist>[^\]\n]{1,60})\]\s*(?P<title>[^\n]+)$")
+_BRACKET_ARTIST_RE = re.compile(r"(?m)^\s*(?:[#@]\w+\s+)*[\[【](?P<artist>[^\]】\n]{1,60})[\]】]\s*(?P<title>[^\n]+)$")
+_DATE_TIME_RE = re.compile(r"\d:\d\d|\d{4}|\d[./-]\d")
 
 
 def _marked_split(body: str) -> _Split | None:
@@ -819,12 +942,14 @@ def _marked_split(body: str) -> _Split | None:
     if match:
         return _finish(_clean_line(match.group("artist")), _clean_line(match.group("title")), "emoji_fields")
     match = _BRACKET_ARTIST_RE.search(body)
-    if match and not _TITLE_MARK_RE.search(match.group(0)):
+    if match and not _TITLE_MARK_RE.search(match.group(0)) and not _DATE_TIME_RE.search(match.group("artist")):
         return _finish(match.group("artist"), _clean_line(match.group("title")), "brackets")
     return None
 
 
-_STATION_ONLY_RE = re.compile(r"(?i)^(?:on\s+|at\s+)?[\w .&'’-]{0,40}\b(?:radio|fm|\d{2,3}[.,]\d)\b[\w .&'’-]{0,30}$")
+_STATION_ONLY_RE = re.compile(
+    r"(?i)^(?:on\s+|at\s+)?[\w .&'’-]{0,40}\b(?:radio|rádio|радио|ラジオ|라디오|fm|\d{2,3}[.,]\d)\b[\w .&'’-]{0,30}$"
+)
 
 
 # --- putting it together ---------------------------------------------------------------------
@@ -854,6 +979,43 @@ def _parse_line(line: str) -> _Split | None:
     return None
 
 
+def _chatter(words: list[str]) -> bool:
+    """A sentence, not a song: two prose words, or one in a mostly lower-case text of three words or
+    more ("nothing, my headphones broke", "drop your below"); titles are usually capitalised."""
+    prose = sum(w.strip(",.!").casefold() in _PROSE_WORDS for w in words)
+    if not prose:
+        return False
+    capitalised = sum(w[:1].isupper() for w in words)
+    if prose >= 2:
+        return capitalised * 4 < len(words) * 3  # "Kiss It Like Rosie" is a title
+    return len(words) >= 3 and sum(w.islower() for w in words) * 4 >= len(words) * 3
+
+
+def _join_colon_lines(lines: list[str]) -> list[str]:
+    """'Tears for Fears:' / 'Pale shelter' on two lines read as one 'Tears for Fears: Pale shelter'."""
+    out: list[str] = []
+    for line in lines:
+        if out and out[-1].rstrip().endswith(":") and len(out[-1].split()) <= 4:
+            out[-1] = f"{out[-1].rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return out
+
+
+def _mention_order(split: _Split, text: str) -> _Split:
+    """'Minx - Emily Justin … @itsemilyjustin': the side a mention in the post spells is the artist."""
+    handles = [h.casefold() for h in _HANDLE_RE.findall(text)]
+    title_key = "".join(_WORD_RE.findall(split.title.casefold()))
+    artist_key = "".join(_WORD_RE.findall(split.artist.casefold()))
+    if len(title_key) >= 4 and any(title_key in h for h in handles) and not any(artist_key in h for h in handles):
+        return _Split(split.title, split.artist, split.rule + "_title_mention")
+    return split
+
+
+_HANDLE_RE = re.compile(r"@(\w{3,30})")
+_ORDER_RULES = frozenset(["dash", "separator", "colon"])
+
+
 def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
     """The pure decision for a post's text and URLs (no account information)."""
     urls = list(urls)
@@ -863,17 +1025,18 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
     stripped = text.strip()
     if not stripped and track_id is None:
         return _NONE_EMPTY
-    reposted = bool(_RT_PREFIX_RE.match(stripped))
+    reposted = stripped[:2].upper() == "RT" and bool(_RT_PREFIX_RE.match(stripped))
     if reposted:
         stripped = _RT_PREFIX_RE.sub("", stripped, count=1)
     body = _URL_RE.sub(" ", stripped) if ("/" in stripped or "spotify:" in stripped or "www." in stripped) else stripped
-    bot_format = bool(_BOT_KEYWORDS_RE.search(body)) and bool(_BOT_TEXT_RE.search(body))
+    low = body.lower()
+    bot_format = ("play" in low or "listen" in low or "tune" in low or "air" in low) and bool(_BOT_TEXT_RE.search(body))
     if body.startswith("@"):
         body = _REPLY_PREFIX_RE.sub("", body, count=1)
+        low = body.lower()
 
     split: _Split | None = None
     rule_none: str | None = None
-    low = body.lower()
     for rule, pattern, keyword in _TEMPLATES:
         if keyword not in low:
             continue
@@ -886,7 +1049,7 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
             if split:
                 break
 
-    if split is None and ("🎤" in body or "[" in body):
+    if split is None and ("🎤" in body or "[" in body or "【" in body):
         split = _marked_split(body)
     if split is None and urls:
         lastfm = _lastfm_track(urls)
@@ -896,10 +1059,11 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
         rule_none = _non_song(body, low)
 
     if split is None and rule_none is None:
-        body = _MARKER_RE.sub("\n", body)
-        if not body.isascii():
-            body = _EMOJI_RE.sub("\n", body)
+        if not body.isascii():  # every marker and emoji is outside ASCII
+            body = _EMOJI_RE.sub("\n", _MARKER_RE.sub("\n", body))
         raw_lines = [line for line in body.split("\n") if line.strip()]
+        if ":\n" in body or ": \n" in body:
+            raw_lines = _join_colon_lines(raw_lines)
         lines = [_clean_line(line) for line in raw_lines]
         lines = [line for line in lines if line and not _only_residue(line)]
         radio_station: str | None = None
@@ -926,14 +1090,15 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
                     break
         if split is None and len(lines) > 1:
             split = _parse_line(" ".join(lines))
+        if split is not None and split.rule in _ORDER_RULES and "@" in stripped:
+            split = _mention_order(split, stripped)
         if split is not None and not bot_format and " on " in low and _STATION_TAIL_RE.search(body):
             bot_format = True
         if split is None:
             query = _strip_wrap(" ".join(lines))
-            words = query.casefold().split()
-            if (radio_station is not None and not query) or _STATION_ONLY_RE.match(query):
+            if (radio_station is not None and not query) or _STATION_ONLY_RE.match(query) or "📻" in text:
                 rule_none = "none_station"
-            elif query.startswith("¿") or sum(w in _PROSE_WORDS for w in words) >= 2:
+            elif query.startswith("¿") or query.endswith("?") or _chatter(query.split()):
                 rule_none = "none_chatter"
             elif query and not _only_residue(query) and len(query.split()) <= MAX_QUERY_WORDS:
                 if track_id is not None:

@@ -63,11 +63,11 @@ class MatchCache:
             )
         return found
 
-    def put(self, key: str, resolution: Resolution) -> None:
-        self.session.execute(
-            self._insert,
-            (key, resolution.track_id, resolution.confidence, resolution.method, utcnow(), self.ttl_s),
-        )
+    def put_many(self, entries: dict[str, Resolution]) -> None:
+        now = utcnow()
+        args = [(k, r.track_id, r.confidence, r.method, now, self.ttl_s) for k, r in entries.items()]
+        if args:
+            execute_concurrent_with_args(self.session, self._insert, args, concurrency=CONCURRENCY)
 
 
 class TrackCache:

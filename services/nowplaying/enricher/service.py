@@ -54,7 +54,7 @@ class FeaturesApi(Protocol):
 
 class MatchStore(Protocol):
     def get_many(self, keys: Sequence[str]) -> dict[str, Resolution]: ...
-    def put(self, key: str, resolution: Resolution) -> None: ...
+    def put_many(self, entries: dict[str, Resolution]) -> None: ...
 
 
 class TrackStore(Protocol):
@@ -118,29 +118,33 @@ class Enricher:
         known = self._cached_tracks(sorted(wanted_ids))
         fresh: dict[str, Track] = {}
 
-        for key in keys:
-            if key in resolved:
-                continue
-            want = first[key]
-            if want.kind == LINK and want.track_id:
-                track = known.get(want.track_id) or self.spotify.track(want.track_id)
-                resolution = Resolution(track.id, 1.0, LINK) if track else Resolution(None, 0.0, NONE)
-            else:
-                resolution, track = self._search(want)
-            if track is not None:
-                known[track.id] = track
-                fresh[track.id] = track
-            self.matches.put(key, resolution)
-            resolved[key] = resolution
-
-        # cache hits whose track is not cached any more
-        for resolution in resolved.values():
-            if resolution.track_id and resolution.track_id not in known:
-                track = self.spotify.track(resolution.track_id)
+        new_matches: dict[str, Resolution] = {}
+        try:
+            for key in keys:
+                if key in resolved:
+                    continue
+                want = first[key]
+                if want.kind == LINK and want.track_id:
+                    track = known.get(want.track_id) or self.spotify.track(want.track_id)
+                    resolution = Resolution(track.id, 1.0, LINK) if track else Resolution(None, 0.0, NONE)
+                else:
+                    resolution, track = self._search(want)
                 if track is not None:
                     known[track.id] = track
                     fresh[track.id] = track
-        self.tracks.put_many(fresh.values())
+                new_matches[key] = resolution
+                resolved[key] = resolution
+            # cache hits whose track is not cached any more
+            for resolution in list(resolved.values()):
+                if resolution.track_id and resolution.track_id not in known:
+                    track = self.spotify.track(resolution.track_id)
+                    if track is not None:
+                        known[track.id] = track
+                        fresh[track.id] = track
+        finally:
+            # what was resolved before a stop is kept: the next run does not pay for it again
+            self.tracks.put_many(fresh.values())
+            self.matches.put_many(new_matches)
 
         matched_ids = sorted({r.track_id for r in resolved.values() if r.track_id and r.track_id in known})
         features = self._features(matched_ids)

@@ -20,6 +20,7 @@ import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
@@ -48,6 +49,8 @@ STAGE = "load"
 PARALLEL_MIN_BYTES = 8 << 20
 PROGRESS_EVERY_ROWS = 100_000
 REJECT_EXCERPT_CHARS = 1_000
+# Past this many rejects in one range, only line and reason are kept (memory stays bounded).
+REJECT_EXCERPTS_MAX = 10_000
 
 CASSANDRA_ERRORS: tuple[type[BaseException], ...] = (
     WriteFailed,
@@ -167,7 +170,8 @@ def load_range(
         try:
             play = parse_play(fields)
         except RowError as exc:
-            result.rejects.append(Reject(line, str(exc), ",".join(fields)[:REJECT_EXCERPT_CHARS]))
+            excerpt = ",".join(fields)[:REJECT_EXCERPT_CHARS] if len(result.rejects) < REJECT_EXCERPTS_MAX else ""
+            result.rejects.append(Reject(line, str(exc), excerpt))
             continue
         writer.add(play)
         if progress is not None and writer.plays % PROGRESS_EVERY_ROWS == 0:
@@ -353,6 +357,8 @@ def load_batch(
         load_log.loaded(batch.batch_id, checksum, result, started_at)
     except CASSANDRA_ERRORS as exc:
         raise LoadError(f"Cassandra unavailable while loading {name}: {exc}") from exc
+    except BrokenProcessPool as exc:
+        raise LoadError(f"a loader worker process died while loading {name} (out of memory?): {exc}") from exc
     move_to_history(lake, batch, checksum)
     result.seconds = time.monotonic() - started
     log.info(

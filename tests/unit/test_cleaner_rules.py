@@ -1,0 +1,136 @@
+"""The cleaner's second-pass rules: which side of a separator is the artist, language frames,
+brackets, versions, chatter and station ids (real-looking posts, several scripts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from nowplaying.cleaner.core import clean_post
+from nowplaying.common.models import Post
+
+
+def post(text: str, **fields: Any) -> Post:
+    base: dict[str, Any] = {
+        "source": "x",
+        "post_id": "7",
+        "created_at": "2026-03-01T10:00:00Z",
+        "author_id": "99",
+        "author_name": None,
+        "lang": None,
+        "text": text,
+    }
+    base.update(fields)
+    return Post.from_dict(base)
+
+
+ORDER = [
+    # title words on the left and none on the right: the post names the title first
+    ("Everything Is Free - Gillian Welch https://t.co/NSszJx7jV9", "Gillian Welch", "Everything Is Free",
+     "dash_title_words"),
+    ("#WakingUpTo\nDiamonds On The Soles Of Her Shoes - Paul Simon", "Paul Simon", "Diamonds On The Soles Of Her Shoes",
+     "dash_title_words"),
+    # no evidence either way: artist first
+    ("Кино — Группа крови #np", "Кино", "Группа крови", "dash"),
+    # a leading "The" belongs to a band; an inner "the" on the right side blocks the swap
+    ("The Kills - Doing It to Death", "The Kills", "Doing It to Death", "dash"),
+    ("Built to Spill - Carry the Zero", "Built to Spill", "Carry the Zero", "dash"),
+    # the side a mention in the post spells is the artist
+    ("Just released! Minx - Emily Justin https://t.co/K8nJ9X3O84 @itsemilyjustin", "Emily Justin", "Minx",
+     "dash_title_mention"),
+    # colon posts keep "Artist: Title" even with title words on the left
+    ("Tears for Fears:\n  🎵 Pale shelter\n#NowPlaying", "Tears for Fears", "Pale shelter", "colon"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "artist", "title", "rule"), ORDER)
+def test_separator_order_from_evidence(text: str, artist: str, title: str, rule: str) -> None:
+    parsed = clean_post(post(text))
+    assert (parsed.kind, parsed.artist, parsed.title, parsed.rule) == ("parsed", artist, title, rule), parsed
+
+
+PARSED = [
+    # "listening to" framed in other languages ("de"/"di" = "by" inside the frame)
+    ("Escuchando Noche de Verano de Rocío Núñez 🎶 #NowPlaying", "Rocío Núñez", "Noche de Verano"),
+    ("J'écoute Sal Rota de La Sonora Dorada #nowplaying", "La Sonora Dorada", "Sal Rota"),
+    ("Sto ascoltando Albachiara di Vasco Rossi #nowplaying", "Vasco Rossi", "Albachiara"),
+    ("Ouvindo Marisa Monte - Ainda Bem agora #NowPlaying", "Marisa Monte", "Ainda Bem"),
+    ("Ich höre gerade Jürgen Großmann – Sommer in der Stadt #nowplaying", "Jürgen Großmann", "Sommer in der Stadt"),
+    ("Сейчас играет: Алексей Ковалёв — дождь и ветер #nowplaying", "Алексей Ковалёв", "дождь и ветер"),
+    # 【Artist】Title and «Title»
+    ("#NowPlaying 【宇多田ヒカル】First Love", "宇多田ヒカル", "First Love"),
+    ("#Nowplaying 【아이유】좋은 날", "아이유", "좋은 날"),
+    ("Stromae «Alors on danse» #NowPlaying 🎵", "Stromae", "Alors on danse"),
+    ("Земфира «Искала» #nowplaying", "Земфира", "Искала"),
+    # an elided first word keeps its apostrophe
+    ("#NowPlaying Tyler Calloway - 'Til the Stranger Ends", "Tyler Calloway", "'Til the Stranger Ends"),
+    # a third segment naming a version stays in the title
+    ("#NOWPLAYING Hélène Ségara - Il y a trop de gens qui t'aiment - Live 🙌", "Hélène Ségara",
+     "Il y a trop de gens qui t'aiment - Live"),
+    ("Queen - Bohemian Rhapsody - Remastered 2011", "Queen", "Bohemian Rhapsody - Remastered 2011"),
+    # a mention right after "by" is the artist, not an edge mention to drop
+    ("@Spotify Mikrokosmos by @BTS_twt!! 💜💜💜", "BTS_twt", "Mikrokosmos"),
+    ("Saturday Night Jam:\n\nChange by @PepperLive \n\nhttps://t.co/JGn93UpzsW", "PepperLive", "Change"),
+    # a break right before "by" does not empty the title
+    ("NICE TO MEET YA! by The Griswolds\nhttps://t.co/ShUXfIqeIa", "The Griswolds", "NICE TO MEET YA!"),
+    # "w/" names a guest: the first-named artist is kept
+    ("Dr. John w/Lukas Nelson & Promise of the Real - I Walk On Guilded Splinters", "Dr. John",
+     "I Walk On Guilded Splinters"),
+    ("“Indigo” w @MOONZzMUSIC out NOW", "MOONZzMUSIC", "Indigo"),
+    # "X listen to Artist - Title", and a possessive before a quoted title
+    ("Phil & Left NIMBYs listen to Suicide Silence - Genocide.", "Suicide Silence", "Genocide"),
+    ("Coolio’s “Gangstas Paradise” tonight", "Coolio", "Gangstas Paradise"),
+    # a dated bracket is not an artist
+    ("[Mar 08, 2022. 04:42:43 AM] \n\nMy creator is currently playing: \nFor Your Relief by Calming Eyes",
+     "Calming Eyes", "For Your Relief"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "artist", "title"), PARSED)
+def test_new_patterns_give_artist_and_title(text: str, artist: str, title: str) -> None:
+    parsed = clean_post(post(text))
+    assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title), parsed
+
+
+NOT_A_SPLIT = [
+    # "produced by X" names a producer, "Stand By the Highway" is one title, a date is not an artist
+    "It’s here! “Circle” produced by the amazing team of @GreyCaitlin and @NHarvey44.",
+    "#Nowplaying Jesse Whitaker Stand By the Highway 🎶",
+    "Album Covers I did for @shoelacebelter ft. @DomDolo — c. 2020 🛹🐉",
+    "@Power36Flower Hello there beautiful Flower, también me gusta mucho: \nLivin' on a prayer...🤘",
+]
+
+
+@pytest.mark.parametrize("text", NOT_A_SPLIT)
+def test_weak_evidence_gives_no_wrong_split(text: str) -> None:
+    parsed = clean_post(post(text))
+    assert parsed.kind in ("query", "none"), parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("#NowPlaying nothing, my headphones broke 😩", "none_chatter"),
+        ("drop your #nowplaying below 👇", "none_chatter"),
+        ("What's everyone listening to tonight? #NowPlaying", "none_chatter"),
+        ("#NowPlaying Радио Полярная Звезда 📻", "none_station"),
+        ("#NowPlaying Lounge 24/7 📻", "none_station"),
+        ("Now Playing on Rádio Horizonte #nowplaying", "none_station"),
+    ],
+)
+def test_chatter_and_station_ids_are_none(text: str, rule: str) -> None:
+    parsed = clean_post(post(text))
+    assert (parsed.kind, parsed.rule) == ("none", rule), parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("#NowPlaying Jude Hart Kiss It Like Rosie 🎧", "Jude Hart Kiss It Like Rosie"),
+        ("Don't Take Me Closer 💿💿 #NowPlaying", "Don't Take Me Closer"),
+        ("Stand By the Shadows 🎧🎧 #NowPlaying", "Stand By the Shadows"),
+    ],
+)
+def test_title_case_song_text_stays_a_query(text: str, query: str) -> None:
+    parsed = clean_post(post(text))
+    assert (parsed.kind, parsed.query) == ("query", query), parsed
