@@ -150,3 +150,25 @@ def test_dump_writes_the_same_posts_for_the_same_seed(tmp_path: Path) -> None:
     for record in records:
         Post.from_dict(record)
         assert record["truth"]["kind"] in ("link", "parsed", "query", "none")
+
+
+def test_custom_posts_are_served_with_their_text_escaped_as_each_api_does(sandbox: Any) -> None:
+    import urllib.request
+
+    import orjson
+
+    hostile = "#NowPlaying <script>alert(1)</script> <img src=x onerror=alert(1)> Daft Punk - One More Time"
+    sandbox.publish(0, [{"source": "mastodon", "text": hostile}, {"source": "x", "text": hostile}])
+    url = sandbox.urls["MASTODON_BASE"] + "/api/v1/timelines/tag/nowplaying?limit=1"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        status = orjson.loads(response.read())[0]
+    assert "<script>" not in status["content"] and "&lt;script&gt;alert(1)&lt;/script&gt;" in status["content"]
+    request = urllib.request.Request(
+        sandbox.urls["X_API_BASE"] + "/2/tweets/search/recent?query=%23NowPlaying&max_results=10",
+        headers={"Authorization": "Bearer sandbox-bearer"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        tweet = orjson.loads(response.read())["data"][0]
+    assert tweet["text"].startswith("#NowPlaying &lt;script&gt;")
+    truths = [p for p in sandbox.posts() if p.get("text") == hostile]
+    assert len(truths) == 2

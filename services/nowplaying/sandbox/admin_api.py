@@ -107,7 +107,15 @@ async def publish(request: web.Request) -> web.Response:
     count = body.get("count", 1) if isinstance(body, dict) else None
     if not isinstance(count, int) or not 0 <= count <= 50_000:
         return _bad("count must be an integer between 0 and 50000")
+    custom = body.get("posts", []) if isinstance(body, dict) else []
+    if not isinstance(custom, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("text"), str) and p.get("source") in SOURCES for p in custom
+    ):
+        return _bad(f"posts must be a list of {{source ({', '.join(SOURCES)}), text, truth?}} objects")
     published = state.timeline.publish_now(count)
+    for item in custom:
+        truth = item.get("truth") if isinstance(item.get("truth"), dict) else None
+        published.append(state.timeline.publish_custom(item["source"], item["text"], truth))
     return json_response({"published": [p.to_dict() for p in published[:1000]], "count": len(published)})
 
 

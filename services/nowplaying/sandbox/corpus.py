@@ -812,6 +812,18 @@ class PostStream:
             post_id = f"at://{author.id}/app.bsky.feed.post/{tid(created_ms * 1000 + index % 1000, index // 1000)}"
         return GeneratedPost(index, source, post_id, created_ms, author, text, urls, lang, is_repost, truth, repost_of)
 
+    def custom(self, created_ms: int, source: str, text: str, truth: Truth) -> GeneratedPost:
+        """A post with the caller's text (tests: hostile markup, exact cases), by a fixed test author.
+
+        It takes a place in the stream like any other post, so ids stay unique and ordered."""
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}")
+        index = self.index
+        self.index += 1
+        author_ids = {"x": "900000001", "mastodon": "900000001", "bluesky": "did:plc:sandboxcustom0001"}
+        author = Author(source, author_ids[source], "sandbox_custom", "Custom Poster", False)
+        return self._finish(index, created_ms, source, author, text, (), None, truth)
+
     def _radio_post(self, index: int, created_ms: int) -> GeneratedPost:
         rng = self._rng
         which = rng.randrange(len(STATIONS))

@@ -175,8 +175,9 @@ class RunningSandbox:
     def reset(self, corpus: bool = False) -> Any:
         return self.admin("POST", "/reset", {"corpus": corpus})
 
-    def publish(self, count: int) -> Any:
-        return self.admin("POST", "/publish", {"count": count})
+    def publish(self, count: int, posts: list[dict[str, Any]] | None = None) -> Any:
+        """Publish ``count`` corpus posts now, then the given custom posts ({source, text, truth?})."""
+        return self.admin("POST", "/publish", {"count": count, "posts": posts or []})
 
     def posts(self, source: str | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

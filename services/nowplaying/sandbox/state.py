@@ -171,6 +171,28 @@ class Timeline:
             now_ms = int(self.clock() * 1000)
             return [self._publish(now_ms) for _ in range(count)]
 
+    def publish_custom(self, source: str, text: str, truth: dict[str, Any] | None = None) -> GeneratedPost:
+        """Publish one post with the given text now (see PostStream.custom)."""
+        from nowplaying.sandbox.corpus import Truth
+
+        t = truth or {}
+        fact = Truth(
+            str(t.get("kind", "query")),
+            t.get("artist"),
+            t.get("title"),
+            t.get("track_id"),
+            bool(t.get("is_bot", False)),
+            str(t.get("format", "custom")),
+        )
+        with self._lock:
+            created_ms = max(int(self.clock() * 1000), self._last_ms)
+            self._last_ms = created_ms
+            post = self.stream.custom(created_ms, source, text, fact)
+            self.feeds[post.source].add(post)
+            self.kinds[post.truth.kind] += 1
+            self.formats[post.truth.format] += 1
+            return post
+
     def set_rate(self, per_minute: float) -> None:
         with self._lock:
             self.advance()
