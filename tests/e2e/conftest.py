@@ -29,10 +29,8 @@ from typing import Any
 import pytest
 from nowplaying.common.config import PROJECT_ROOT, Settings
 from nowplaying.common.lake import Lake, new_batch_id
-from nowplaying.common.models import ENRICHED_CSV_COLUMNS, format_rfc3339
+from nowplaying.common.models import ENRICHED_CSV_COLUMNS
 from pydantic import SecretStr
-
-from tests.support.enriched_csv import enriched_rows
 
 FRONTEND = PROJECT_ROOT / "frontend"
 DIST = FRONTEND / "dist"
@@ -50,7 +48,7 @@ CHROMIUM_ARGS = [
 ]
 
 # A post that tries to inject markup: it must show as these exact characters.
-HOSTILE_TEXT = "#NowPlaying <script>alert(1)</script> <img src=x onerror=alert(1)> Daft Punk – One More Time"
+HOSTILE_TEXT = "#NowPlaying <script>alert(1)</script> <img src=x onerror=alert(1)>"
 HOSTILE_POST_ID = "e2e-hostile-1"
 
 
@@ -126,71 +124,61 @@ def _env(settings: Settings, lake_dir: Path) -> dict[str, str]:
     return env
 
 
+E2E_POSTS = 1500  # spread over the last 6 days: ~250 in the last 24 h
+E2E_SEED = 72
+
+
+def _history_rows(lake_dir: Path) -> list[dict[str, str]]:
+    """Every enriched row the pipeline loaded (the loader moves loaded batches to history/)."""
+    rows: list[dict[str, str]] = []
+    for batch in Lake(lake_dir).list_batches("history"):
+        with open(batch.path, encoding="utf-8", newline="") as handle:
+            rows.extend(csv.DictReader(handle))
+    return rows
+
+
 def load_e2e_data(settings: Settings, lake_dir: Path, now: datetime) -> E2EData:
-    """Plays for the last 7 days (a busy today), loaded and aggregated. Swap this for the full pipeline."""
-    today = now.date()
-    midnight = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
-    # Today: from midnight (or 20 h ago) until a minute ago, so "today" and "the last 24 h" both hold them.
-    start_today = max(midnight, now - timedelta(hours=20))
-    end_today = max(start_today + timedelta(seconds=30), now - timedelta(minutes=1))
-    # One catalogue (seed) for the whole week, so charts, trending and plays over time have history;
-    # the week's post ids get a prefix to stay distinct from today's.
-    week = list(
-        enriched_rows(420, seed=72, start=midnight - timedelta(days=6), end=midnight, n_tracks=40, newlines=False)
-    )
-    for row in week:
-        row["id_tweet"] = row["post_id"] = f"w{row['post_id']}"
-    todays = list(enriched_rows(160, seed=72, start=start_today, end=end_today, n_tracks=40, newlines=False))
-    # The hostile post mentions today's most played track, and is the newest play of all.
-    counts = Counter(r["id_track"] for r in todays if r["id_track"] and r["features_source"])
-    top_track_id = counts.most_common(1)[0][0]
-    template = next(r for r in todays if r["id_track"] == top_track_id)
-    hostile = dict(template)
-    hostile.update(
-        id_tweet=HOSTILE_POST_ID,
-        post_id=HOSTILE_POST_ID,
-        text=HOSTILE_TEXT,
-        created_at=format_rfc3339(now - timedelta(seconds=20)),
-        url_tweet="https://mastodon.social/@e2e/1",
-        source="mastodon",
-        author_id="e2e_person",
-        is_bot="false",
-    )
-    todays.append(hostile)
-    rows = week + todays
-    for i, chunk in enumerate((week, todays)):
-        _write_batch(lake_dir, chunk, f"e2e-{i}")
+    """The whole pipeline on sandbox posts: sandbox → extract → clean → enrich → load → aggregate.
 
-    env = _env(settings, lake_dir)
-    load = subprocess.run([str(NOWPLAYING), "load"], env=env, capture_output=True, text=True, timeout=600)
-    assert load.returncode == 0, f"nowplaying load failed: {load.stdout[-2000:]} {load.stderr[-2000:]}"
+    The sandbox publishes a week of posts (a few hundred today); one more post, the newest of all,
+    carries markup that must be shown as text. It links a catalog track, so it is matched and shows
+    on that track's page.
+    """
+    from nowplaying.sandbox.server import start_sandbox
+    from nowplaying.sandbox.state import SandboxConfig
 
-    first = (midnight - timedelta(days=6)).date()
-    aggregate = subprocess.run(
-        [
-            str(NOWPLAYING),
-            "aggregate",
-            "--days",
-            f"{first.isoformat()}..{today.isoformat()}",
-            "--trending-min-plays",
-            "2",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert aggregate.returncode == 0, (
-        f"nowplaying aggregate failed: {aggregate.stdout[-2000:]} {aggregate.stderr[-3000:]}"
-    )
+    from tests.support.pipeline import pipeline_env, run_stage
+
+    spacing_s = 6 * 24 * 3600 / E2E_POSTS
+    sandbox = start_sandbox(SandboxConfig(seed=E2E_SEED, posts_per_minute=60 / spacing_s, initial_posts=E2E_POSTS))
+    try:
+        # the track of the hostile post: the most posted catalog track of the last day
+        recent = [p for p in sandbox.posts() if p.get("truth", {}).get("track_id")]
+        counts = Counter(p["truth"]["track_id"] for p in recent[-300:])
+        track_id = counts.most_common(1)[0][0]
+        hostile_text = f"{HOSTILE_TEXT} https://open.spotify.com/track/{track_id}?si=e2e"
+        sandbox.publish(
+            0, [{"source": "mastodon", "text": hostile_text, "truth": {"kind": "link", "track_id": track_id}}]
+        )
+        env = pipeline_env(settings, sandbox.urls, lake_dir, LOG_LEVEL="WARNING")
+        env.pop("PUSHGATEWAY_URL", None)
+        for stage in ("extract", "clean", "enrich", "load"):
+            run_stage(stage, env)
+    finally:
+        sandbox.stop()
+    first = (now - timedelta(days=7)).date()
+    run_stage("aggregate", env, "--days", f"{first.isoformat()}..{now.date().isoformat()}", "--trending-min-plays", "2")
+    rows = _history_rows(lake_dir)
+    hostile = next(r for r in rows if r["text"].startswith(HOSTILE_TEXT))
+    assert hostile["id_track"] == track_id, "the hostile post's Spotify link was not matched"
     return E2EData(
         rows=rows,
-        today=today,
+        today=now.date(),
         hostile=hostile,
-        loaded_by="nowplaying load",
+        loaded_by="extract → clean → enrich → load",
         aggregated_by="nowplaying aggregate (Spark)",
         now=now,
-        today_rows=[r for r in todays if _created(r).date() == today],
+        today_rows=[r for r in rows if _created(r).date() == now.date()],
     )
 
 

@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from nowplaying.common.models import ENRICHED_CSV_COLUMNS, ParsedPost, Post
+from nowplaying.common.models import ENRICHED_CSV_COLUMNS, ParsedPost
 from nowplaying.enricher import core
 from nowplaying.enricher.core import Resolution, Row, Track, Want
 from nowplaying.enricher.policy import RetryPolicy, retry_after_seconds
