@@ -24,7 +24,7 @@ groups:
           sum(nowplaying_matches_total) / clamp_min(sum(nowplaying_enrich_posts_total), 1)
       - record: nowplaying:x_budget_used_ratio:day
         expr: |
-          sum(nowplaying_x_posts_spent_total) / clamp_min(max(nowplaying_x_budget_posts{period="day"}), 1)
+          max(nowplaying_x_posts_spent_today) / clamp_min(max(nowplaying_x_budget_posts{period="day"}), 1)
   - name: nowplaying.stages
     rules:
       {{- range $stage, $interval := $stages }}

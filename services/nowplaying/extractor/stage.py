@@ -212,14 +212,14 @@ async def extract_once(settings: Settings, session: Session, run: StageRun) -> l
                 outcomes.append(result)
         if budget is not None:
             spend.put_today("x", budget.spent_today)
-            remaining = Gauge(
-                "nowplaying_x_budget_remaining_posts",
-                "X posts that may still be read",
-                ["period"],
-                registry=run.metrics.registry,
+            budget_gauge = Gauge(
+                "nowplaying_x_budget_posts", "X posts the budget allows", ["period"], registry=run.metrics.registry
             )
-            remaining.labels("run").set(max(0, budget.per_run - budget.spent_run))
-            remaining.labels("day").set(max(0, budget.per_day - budget.spent_today))
+            budget_gauge.labels("run").set(budget.per_run)
+            budget_gauge.labels("day").set(budget.per_day)
+            Gauge(
+                "nowplaying_x_posts_spent_today", "X posts read in the current UTC day", registry=run.metrics.registry
+            ).set(budget.spent_today)
             run.detail["x_spent_run"] = budget.spent_run
             run.detail["x_spent_today"] = budget.spent_today
     for outcome in outcomes:

@@ -1,0 +1,176 @@
+"""`make run`, exactly as the README says: the whole system on this machine, offline (sandbox).
+
+It waits until the Data page lists plays and the Charts page shows a top track, checks the plays
+against the posts the sandbox served, stops with Ctrl-C (SIGINT), and starts again to show the data
+was kept.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nowplaying.common.config import PROJECT_ROOT
+
+from tests.support.net import free_port
+
+SONG_KINDS = {"link", "parsed", "query"}
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as response:  # loopback URLs only
+        return json.loads(response.read())
+
+
+def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = open(log, "ab")  # noqa: SIM115 (closed when the process ends)
+    return subprocess.Popen(
+        ["make", "run"], cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Ctrl-C in the terminal: SIGINT to the whole foreground process group."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        code = proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError(f"make run did not stop within 120 s after Ctrl-C:\n{log.read_text()[-3000:]}") from None
+    text = log.read_text()
+    assert "stopped; data kept" in text, text[-3000:]
+    assert code in (0, 2, 130), f"make run exited {code}:\n{text[-3000:]}"
+
+
+def _plays(base: str) -> list[dict[str, Any]]:
+    """Every play of the last 8 days, through the gateway's cursor paging."""
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 8 * 86400))
+    items: list[dict[str, Any]] = []
+    cursor = ""
+    while True:
+        page = _get(f"{base}/api/plays?limit=200&start={start}" + (f"&cursor={cursor}" if cursor else ""))
+        items.extend(page["items"])
+        cursor = page.get("next_cursor") or ""
+        if not cursor:
+            return items
+
+
+def _wait(what: str, check: Any, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    last_error = ""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"make run exited early ({proc.returncode}):\n{log.read_text()[-4000:]}")
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as exc:
+            last_error = f"{type(exc).__name__}: {exc}"
+        time.sleep(2)
+    raise AssertionError(f"timed out waiting for {what} ({last_error}):\n{log.read_text()[-4000:]}")
+
+
+@pytest.mark.slow
+def test_make_run_end_to_end(tmp_path: Path, browser: Any) -> None:
+    gateway_port, sandbox_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "SPOTIFY_", "BLUESKY_", "MASTODON_"))}
+    env.update(
+        {
+            "GATEWAY_PORT": str(gateway_port),
+            "SANDBOX_PORT": str(sandbox_port),
+            "SANDBOX_INITIAL_POSTS": "300",
+            "SANDBOX_POSTS_PER_MINUTE": "30",
+            "INITIAL_LOOKBACK_HOURS": "165",
+            "AGGREGATE_SECONDS": "30",
+            "LAKE_DIR": str(tmp_path / "lake"),
+            "CASSANDRA_KEYSPACE": f"np_run_{secrets.token_hex(3)}",
+        }
+    )
+    env.pop("PUSHGATEWAY_URL", None)
+    base = f"http://127.0.0.1:{gateway_port}"
+    admin = f"http://127.0.0.1:{sandbox_port}/_admin"
+    log = tmp_path / "make-run.log"
+    proc = _start(env, log)
+    try:
+        _wait("the gateway", lambda: _get(f"{base}/healthz"), proc, log, 900)
+        text = log.read_text()
+        assert f"open http://localhost:{gateway_port}" in text, "make run did not say what to open"
+
+        page = browser.new_page()
+        page.goto(f"{base}/#/data")
+        _wait("plays on the Data page", lambda: page.locator("table tbody tr").count() > 0, proc, log, 300)
+        page.goto(f"{base}/#/charts")
+
+        def top_track() -> bool:
+            page.reload()
+            page.wait_for_load_state("networkidle")
+            return page.locator("table tbody tr").count() > 0
+
+        _wait("a top track on the Charts page", top_track, proc, log, 300)
+        page.close()
+
+        # Stop new posts, let the loops drain, then compare plays with what the sandbox served.
+        req = urllib.request.Request(
+            f"{admin}/config", data=json.dumps({"posts_per_minute": 0}).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        urllib.request.urlopen(req, timeout=30).close()
+        posts = {p["post_id"]: p for p in _get(f"{admin}/posts?limit=100000")["posts"]}
+        served = set()
+        for source in ("x", "mastodon", "bluesky"):
+            served |= set(_get(f"{admin}/served?source={source}")["ids"])
+
+        def clean_kinds() -> dict[str, str]:
+            kinds: dict[str, str] = {}
+            for path in (tmp_path / "lake" / "clean").rglob("*.jsonl.gz"):
+                with gzip.open(path, "rt") as handle:
+                    for line in handle:
+                        record = json.loads(line)
+                        kinds[record["post_id"]] = record["kind"]
+            return kinds
+
+        def caught_up() -> tuple[list[dict[str, Any]], dict[str, str]] | None:
+            kinds = clean_kinds()
+            plays = _plays(base)
+            served_now = set()
+            for source in ("x", "mastodon", "bluesky"):
+                served_now |= set(_get(f"{admin}/served?source={source}")["ids"])
+            song_posts = [i for i in served_now if kinds.get(i) in SONG_KINDS]
+            if len(kinds) >= len(served_now) and len(plays) == len(song_posts):
+                return plays, kinds
+            return None
+
+        plays, kinds = _wait("the pipeline to catch up", caught_up, proc, log, 300)
+        play_ids = [p["post_id"] for p in plays]
+        assert len(play_ids) == len(set(play_ids)), "a post became two plays"
+        served = set(kinds)
+        truth_songs = {i for i in served if posts.get(i, {}).get("truth", {}).get("kind") in SONG_KINDS}
+        # every served song post, as the cleaner judged it, is exactly one play ...
+        assert set(play_ids) == {i for i in served if kinds[i] in SONG_KINDS}
+        # ... and the cleaner's judgement agrees with the sandbox's truth on almost every post
+        agree = len(truth_songs & set(play_ids)) / max(1, len(truth_songs | set(play_ids)))
+        print(f"plays {len(play_ids)}, song posts served (truth) {len(truth_songs)}, agreement {agree:.3f}")
+        assert agree >= 0.95
+    finally:
+        _stop(proc, log)
+
+    # The next `make run` resumes with the data kept.
+    before = len(play_ids)
+    log2 = tmp_path / "make-run-2.log"
+    proc = _start(env, log2)
+    try:
+        _wait("the gateway again", lambda: _get(f"{base}/healthz"), proc, log2, 600)
+        again = _wait("the kept plays", lambda: len(_plays(base)) >= before, proc, log2, 120)
+        assert again
+    finally:
+        _stop(proc, log2)
