@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
+from cassandra.query import UNSET_VALUE
 
 from nowplaying.common.models import (
     AUDIO_FEATURES,
@@ -288,7 +289,23 @@ ARTISTS_COLUMNS = ("artist_id", "name", "updated_at")
 AUDIO_FEATURES_COLUMNS = ("track_id", "features_source", *AUDIO_FEATURES, "updated_at")
 
 
+# Columns an unmatched play leaves unset rather than null: a null is a tombstone, and unmatched
+# plays would carry ~20 of them each. track_id is still written as null, so a play that a
+# re-enrichment turned from matched to unmatched stops counting for its old track.
+_UNMATCHED_UNSET = frozenset(range(10, 32))  # track_name .. mode in PLAYS_BY_HOUR_COLUMNS
+
+
 def plays_by_hour_values(play: Play) -> tuple[object, ...]:
+    values = _plays_by_hour_values(play)
+    if play.track_id is not None:
+        return values
+    return tuple(
+        UNSET_VALUE if (value is None or value == []) and index in _UNMATCHED_UNSET else value
+        for index, value in enumerate(values)
+    )
+
+
+def _plays_by_hour_values(play: Play) -> tuple[object, ...]:
     f = play.features
     return (
         play.bucket, play.played_at, play.source, play.post_id, play.author_id, play.text, play.url, play.is_bot,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cassandra.cluster import Session
-from cassandra.query import BatchStatement, BatchType, BoundStatement, PreparedStatement
+from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, BoundStatement, PreparedStatement
 
 from nowplaying.loader.rows import (
     ARTISTS_COLUMNS,
@@ -124,7 +124,10 @@ class Codec:
                 self.encoders.append(_driver_encoder(cql_type, protocol_version))
 
     def encode(self, values: Sequence[object]) -> list[bytes | None]:
-        return [None if value is None else encode(value) for encode, value in zip(self.encoders, values, strict=True)]
+        return [
+            value if value is None or value is UNSET_VALUE else encode(value)
+            for encode, value in zip(self.encoders, values, strict=True)
+        ]
 
     def bind(self, values: Sequence[object]) -> BoundStatement:
         bound = BoundStatement(self.statement)
