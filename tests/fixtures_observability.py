@@ -47,6 +47,7 @@ class PromStack:
     workdir: Path
     rule_groups: dict[str, Any] | None = None
     scrape_interval: str = "1s"
+    extra_targets: dict[str, str] = field(default_factory=dict)  # job name -> host:port serving /metrics
     prometheus_port: int = field(default_factory=free_port)
     pushgateway_port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -68,6 +69,10 @@ class PromStack:
                     "honor_labels": True,
                     "static_configs": [{"targets": [f"127.0.0.1:{self.pushgateway_port}"]}],
                 }
+            ]
+            + [
+                {"job_name": job, "static_configs": [{"targets": [target]}]}
+                for job, target in self.extra_targets.items()
             ],
         }
         if self.rule_groups is not None:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from nowplaying.common.cassandra import CheckpointStore
 from nowplaying.common.config import Settings
 from nowplaying.common.lake import Lake
@@ -128,8 +127,9 @@ def run_until_complete(settings: Settings, session: Any, max_runs: int = 12) -> 
     raise AssertionError(f"extraction did not complete in {max_runs} runs")
 
 
-def test_two_runs_fetch_every_post_exactly_once(sandbox: Any, clean_db: Settings, cassandra_session: Any,
-                                                tmp_path: Path) -> None:
+def test_two_runs_fetch_every_post_exactly_once(
+    sandbox: Any, clean_db: Settings, cassandra_session: Any, tmp_path: Path
+) -> None:
     settings = _settings(clean_db, sandbox, tmp_path / "lake")
     first = run_extract(settings, cassandra_session)
     assert all(o.complete for o in first), first
@@ -145,16 +145,27 @@ def test_two_runs_fetch_every_post_exactly_once(sandbox: Any, clean_db: Settings
     batch = Lake(settings.lake_dir).list_batches("raw")[0]
     with gzip.open(batch.path, "rt") as handle:
         record = json.loads(handle.readline())
-    assert set(record) == {"source", "post_id", "created_at", "author_id", "author_name", "lang", "text", "urls",
-                           "is_repost", "raw"}
+    assert set(record) == {
+        "source",
+        "post_id",
+        "created_at",
+        "author_id",
+        "author_name",
+        "lang",
+        "text",
+        "urls",
+        "is_repost",
+        "raw",
+    }
     runs = cassandra_session.execute(
         f"SELECT status, items_out FROM {settings.cassandra_keyspace}.pipeline_runs WHERE stage = 'extract'"
     ).all()
     assert len(runs) == 3 and {r.status for r in runs} == {"ok"}
 
 
-def test_bluesky_session_is_created_once_and_reused(sandbox: Any, clean_db: Settings, cassandra_session: Any,
-                                                    tmp_path: Path) -> None:
+def test_bluesky_session_is_created_once_and_reused(
+    sandbox: Any, clean_db: Settings, cassandra_session: Any, tmp_path: Path
+) -> None:
     settings = _settings(clean_db, sandbox, tmp_path / "lake", sources="bluesky")
     outcomes = run_extract(settings, cassandra_session)
     sandbox.publish(30)
@@ -179,18 +190,25 @@ def assert_exactly_once_for(sandbox: Any, lake_dir: Path, source: str) -> None:
 
 
 FAULTS = [
-    "x:429:n2", "mastodon:429:n2", "bluesky:429:n2",          # short resets: waited out
-    "x:429long:n1", "mastodon:429long:n1", "bluesky:429long:n1",  # long resets: stop, resume next run
-    "*:503:0.3", "*:500:n3",
-    "*:slow=5:n2",                                             # beyond the client timeout
+    "x:429:n2",
+    "mastodon:429:n2",
+    "bluesky:429:n2",  # short resets: waited out
+    "x:429long:n1",
+    "mastodon:429long:n1",
+    "bluesky:429long:n1",  # long resets: stop, resume next run
+    "*:503:0.3",
+    "*:500:n3",
+    "*:slow=5:n2",  # beyond the client timeout
     "*:drop:0.3",
-    "*:malformed:n2", "*:truncated:n2",
+    "*:malformed:n2",
+    "*:truncated:n2",
 ]
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_no_post_lost_or_doubled_under_faults(fault: str, sandbox: Any, clean_db: Settings, cassandra_session: Any,
-                                              tmp_path: Path) -> None:
+def test_no_post_lost_or_doubled_under_faults(
+    fault: str, sandbox: Any, clean_db: Settings, cassandra_session: Any, tmp_path: Path
+) -> None:
     settings = _settings(clean_db, sandbox, tmp_path / "lake")
     sandbox.set_faults(fault)
     run_extract_safely(settings, cassandra_session)
@@ -211,8 +229,9 @@ def run_extract_safely(settings: Settings, session: Any) -> None:
         print(f"run failed as a whole: {exc}")
 
 
-def test_small_page_budget_and_x_spend(sandbox: Any, clean_db: Settings, cassandra_session: Any,
-                                       tmp_path: Path) -> None:
+def test_small_page_budget_and_x_spend(
+    sandbox: Any, clean_db: Settings, cassandra_session: Any, tmp_path: Path
+) -> None:
     """A per-run X budget stops X early; later runs close the gap; spend is counted."""
     settings = _settings(clean_db, sandbox, tmp_path / "lake", sources="x", x_max_posts_per_run=40)
     runs = run_until_complete(settings, cassandra_session, max_runs=40)
@@ -224,24 +243,33 @@ def test_small_page_budget_and_x_spend(sandbox: Any, clean_db: Settings, cassand
     assert spent.posts_read >= len(expected_ids(sandbox)["x"])
 
 
-def test_killed_runs_lose_nothing_and_double_nothing(sandbox: Any, clean_db: Settings, cassandra_session: Any,
-                                                     tmp_path: Path) -> None:
+def test_killed_runs_lose_nothing_and_double_nothing(
+    sandbox: Any, clean_db: Settings, cassandra_session: Any, tmp_path: Path
+) -> None:
     settings = _settings(clean_db, sandbox, tmp_path / "lake")
     env = {**os.environ, "LOG_FORMAT": "json"}
     for key, value in settings.masked().items():
         env[key] = value
-    env.update({
-        "X_BEARER_TOKEN": "sandbox-bearer", "BLUESKY_APP_PASSWORD": "sandbox-app-password",
-        "CASSANDRA_PASSWORD": "", "PUSHGATEWAY_URL": "",
-    })
+    env.update(
+        {
+            "X_BEARER_TOKEN": "sandbox-bearer",
+            "BLUESKY_APP_PASSWORD": "sandbox-app-password",
+            "CASSANDRA_PASSWORD": "",
+            "PUSHGATEWAY_URL": "",
+        }
+    )
     env = {k: v for k, v in env.items() if v != ""}
     rng = random.Random(7)
     sandbox.set_faults("*:slow=0.25:0.5")  # make each run last a while so the kill lands mid-run
     kills = 0
     for _ in range(4):
         sandbox.publish(80)
-        proc = subprocess.Popen([sys.executable, "-m", "nowplaying.cli", "extract"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nowplaying.cli", "extract"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(1.0, 4.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)

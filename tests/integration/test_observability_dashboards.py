@@ -12,7 +12,6 @@ The source/API/match/gateway metrics are pushed here as stand-ins with the names
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -55,7 +54,7 @@ def push_service_metrics(url: str, scale: int) -> None:
     cache = Counter("nowplaying_match_cache_lookups", "", ["result"], registry=registry)
     matches = Counter("nowplaying_matches", "", ["method", "band"], registry=registry)
     features = Counter("nowplaying_features", "", ["source"], registry=registry)
-    rows = Counter("nowplaying_load_rows", "", ["result"], registry=registry)
+    rows = Counter("nowplaying_load_rows", "", ["outcome"], registry=registry)
     fetched.labels("mastodon").inc(20)
     fetched.labels("x").inc(17)
     requests.labels("mastodon", "200").inc(3)
@@ -233,36 +232,77 @@ def test_failed_and_stale_stages_are_alerted(observed: dict[str, Any], prom_stac
     assert not prom_stack.query(rules["NowplayingStageFailing:extract"])
 
 
-@pytest.mark.skipif(
-    os.environ.get("NOWPLAYING_OBSERVABILITY_E2E") != "1",
-    reason="LEAD: finish when extract/clean/enrich/load exist (set NOWPLAYING_OBSERVABILITY_E2E=1)",
-)
-def test_full_pipeline_against_the_sandbox(
-    prom_stack: PromStack, sandbox: Any, clean_db: Settings, lake_dir: Any, tmp_path: Any
-) -> None:
-    """LEAD, to finish: the real stages against the sandbox, then every panel has data and agrees with the run.
-
-    Outline: run ``nowplaying extract``, ``clean``, ``enrich``, ``load`` (subprocesses, env from
-    ``sandbox.urls`` + ``PUSHGATEWAY_URL=prom_stack.pushgateway_url`` + the test keyspace + ``LAKE_DIR``),
-    then assert for every panel in ``dashboards()`` that ``prom_stack.query(expr)`` is non-empty and that
-    ``sum(nowplaying_source_posts_fetched_total)`` equals the posts the sandbox served
-    (``len(sandbox.served(...))``) and ``nowplaying_load_rows_total{result="loaded"}`` equals the rows
-    counted in ``plays_by_hour``.
-    """
+def test_full_pipeline_against_the_sandbox(sandbox: Any, clean_db: Settings, tmp_path: Any) -> None:
+    """The real stages and the real gateway against the sandbox: every panel of every dashboard has
+    data from them alone (no stand-ins), and the numbers agree with what the run did."""
+    import contextlib
+    import gzip
     import subprocess
     import sys
+    import urllib.request
 
-    env = {
-        **os.environ,
-        **sandbox.urls,
-        "PUSHGATEWAY_URL": prom_stack.pushgateway_url,
-        "CASSANDRA_KEYSPACE": clean_db.cassandra_keyspace,
-        "LAKE_DIR": str(lake_dir),
-    }
-    prom_stack.wipe_pushgateway()
-    for stage in ("extract", "clean", "enrich", "load"):
-        done = subprocess.run([sys.executable, "-m", "nowplaying.cli", stage], env=env, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-    prom_stack.wait_for('nowplaying_stage_items_total{stage="load"}')
-    for board, title, expr in ALL_PANELS:
-        assert prom_stack.query(expr), f"{board} / {title}: no data"
+    from tests.chart.tooling import render_rule_groups
+    from tests.support.net import free_port
+    from tests.support.pipeline import pipeline_env, run_stage
+
+    gateway_port = free_port()
+    stack = PromStack(
+        workdir=tmp_path / "prometheus",
+        rule_groups=render_rule_groups(),
+        extra_targets={"gateway": f"127.0.0.1:{gateway_port}"},
+    )
+    (tmp_path / "prometheus").mkdir()
+    stack.start()
+    lake = tmp_path / "lake"
+    env = pipeline_env(clean_db, sandbox.urls, lake, PUSHGATEWAY_URL=stack.pushgateway_url)
+    env["GATEWAY_PORT"] = str(gateway_port)
+    sandbox.set_faults("x:429:n1")  # one short rate-limit wait, so the waits panel has a real count
+    gateway = subprocess.Popen([sys.executable, "-m", "nowplaying.cli", "serve"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for stage in ("extract", "clean", "enrich", "load", "aggregate"):
+            run_stage(stage, env)
+        for round_ in range(2):  # two scrapes apart, so request rates exist
+            for path in ("/api/plays?limit=20", "/api/charts/top-tracks", "/api/status", "/api/nope"):
+                with contextlib.suppress(OSError):
+                    urllib.request.urlopen(f"http://127.0.0.1:{gateway_port}{path}", timeout=30).close()
+            time.sleep(2.5 if round_ == 0 else 4)
+        stack.wait_for('nowplaying_stage_items_total{stage="aggregate"}')
+        stack.wait_for("nowplaying_http_requests_total")
+        time.sleep(2)
+        empty = [f"{board} / {title}: {expr}" for board, title, expr in ALL_PANELS if not stack.query(expr)]
+        assert not empty, "panels without data:\n" + "\n".join(empty)
+
+        written = 0
+        for path in (lake / "raw").rglob("*.jsonl.gz"):
+            with gzip.open(path, "rb") as handle:
+                written += sum(1 for _ in handle)
+        served = sum(len(sandbox.served(source)) for source in ("x", "mastodon", "bluesky"))
+        fetched = float(stack.query("sum(nowplaying_source_posts_fetched_total)")[0]["value"][1])
+        assert fetched == written == served
+        plays = clean_db_count(clean_db)
+        loaded = float(stack.query('sum(nowplaying_load_rows_total{outcome="loaded"})')[0]["value"][1])
+        assert loaded == plays > 0
+        waits = float(stack.query("sum(nowplaying_source_rate_limit_waits_total)")[0]["value"][1])
+        assert waits == 1
+    finally:
+        gateway.terminate()
+        gateway.wait(30)
+        stack.stop()
+
+
+def clean_db_count(settings: Settings) -> int:
+    from nowplaying.common.cassandra import connect, shutdown
+
+    session = connect(settings)
+    keyspace = settings.cassandra_keyspace
+    try:
+        buckets = {r.bucket for r in session.execute(f"SELECT DISTINCT bucket FROM {keyspace}.plays_by_hour")}
+        count = 0
+        for bucket in buckets:
+            count += session.execute(
+                f"SELECT count(*) FROM {keyspace}.plays_by_hour WHERE bucket = %s", (bucket,)
+            ).one()[0]
+        return int(count)
+    finally:
+        shutdown(session)

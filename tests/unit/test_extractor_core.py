@@ -3,7 +3,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from nowplaying.common.models import RecordError
 from nowplaying.extractor.http import backoff_delay, reset_wait_seconds
 from nowplaying.extractor.normalize import (

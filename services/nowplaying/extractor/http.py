@@ -142,6 +142,14 @@ class HttpSource:
         self.settings = settings
         self.metrics = metrics
         self.sleep = sleep
+        # export a zero for every series of this source before anything happens
+        for counter in (
+            metrics.posts_fetched,
+            metrics.malformed_items,
+            metrics.rate_limit_waits,
+            metrics.rate_limit_wait_seconds,
+        ):
+            counter.labels(source)
 
     async def request_json(
         self,
