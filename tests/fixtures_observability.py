@@ -94,6 +94,9 @@ class PromStack:
                 "prometheus-pushgateway",
                 f"--web.listen-address=127.0.0.1:{self.pushgateway_port}",
                 "--web.enable-admin-api",
+                # Debian's build persists to /var/lib/prometheus by default: every test stack
+                # would share (and keep) the same metrics. Keep them in memory instead.
+                "--persistence.file=",
             ],
             logs / "pushgateway.log",
         )

@@ -149,7 +149,7 @@ def test_panels_agree_with_the_runs(observed: dict[str, Any], prom_stack: PromSt
     fetched = prom_stack.query(queries["Posts fetched by source (last run)"])
     assert sum(float(r["value"][1]) for r in fetched) == STAGE_COUNTS["extract"][0]
     loaded = prom_stack.query(queries["Rows loaded into Cassandra (last run)"])
-    assert value(loaded, result="loaded") == STAGE_COUNTS["load"][1]
+    assert value(loaded, outcome="loaded") == STAGE_COUNTS["load"][1]
     matched = prom_stack.query(queries["Matched share (last run)"])
     assert float(matched[0]["value"][1]) == pytest.approx(20 / 29)
     hit = prom_stack.query(queries["Match cache hit ratio"])
@@ -279,7 +279,8 @@ def test_full_pipeline_against_the_sandbox(sandbox: Any, clean_db: Settings, tmp
                 written += sum(1 for _ in handle)
         served = sum(len(sandbox.served(source)) for source in ("x", "mastodon", "bluesky"))
         fetched = float(stack.query("sum(nowplaying_source_posts_fetched_total)")[0]["value"][1])
-        assert fetched == written == served
+        by_source = stack.query("nowplaying_source_posts_fetched_total")
+        assert fetched == written == served, (by_source, written, served)
         plays = clean_db_count(clean_db)
         loaded = float(stack.query('sum(nowplaying_load_rows_total{outcome="loaded"})')[0]["value"][1])
         assert loaded == plays > 0
