@@ -255,8 +255,10 @@ def _chromium() -> str:
     pytest.fail("Chromium is missing: install Debian's chromium (make setup does)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """Chromium for the e2e package only: Playwright's sync API keeps an asyncio loop running in
+    this thread while it is open, which would break every later ``asyncio.run``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -260,21 +260,22 @@ def test_killed_runs_lose_nothing_and_double_nothing(
     )
     env = {k: v for k, v in env.items() if v != ""}
     rng = random.Random(7)
-    sandbox.set_faults("*:slow=0.25:0.5")  # make each run last a while so the kill lands mid-run
+    sandbox.set_faults("*:slow=0.4")  # every answer takes 0.4 s: a run lasts seconds, so the kill lands mid-run
     kills = 0
     for _ in range(4):
-        sandbox.publish(80)
+        sandbox.publish(200)
         proc = subprocess.Popen(
             [sys.executable, "-m", "nowplaying.cli", "extract"],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
-        time.sleep(rng.uniform(1.0, 4.0))
+        time.sleep(rng.uniform(1.2, 3.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
-        proc.wait()
+        _, stderr = proc.communicate()
+        assert proc.returncode in (0, -signal.SIGKILL), stderr.decode()[-3000:]
     assert kills >= 2, "the runs finished before the kill: the test proves nothing"
     sandbox.set_faults([])
     run_until_complete(settings, cassandra_session)
