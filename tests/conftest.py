@@ -86,16 +86,18 @@ def cassandra_session(cassandra_settings: Settings) -> Iterator[Any]:
     shutdown(session)
 
 
+def truncate_keyspace(session: Any, keyspace: str) -> None:
+    """Empties every table of a keyspace except schema_migrations."""
+    rows = session.execute("SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (keyspace,))
+    for row in rows:
+        if row.table_name != "schema_migrations":
+            session.execute(f"TRUNCATE {keyspace}.{row.table_name}", timeout=120)
+
+
 @pytest.fixture
 def clean_db(cassandra_session: Any, cassandra_settings: Settings) -> Settings:
     """Empties every table of the test keyspace (except schema_migrations) before the test."""
-    keyspace = cassandra_settings.cassandra_keyspace
-    rows = cassandra_session.execute(
-        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (keyspace,)
-    )
-    for row in rows:
-        if row.table_name != "schema_migrations":
-            cassandra_session.execute(f"TRUNCATE {keyspace}.{row.table_name}", timeout=120)
+    truncate_keyspace(cassandra_session, cassandra_settings.cassandra_keyspace)
     return cassandra_settings
 
 

@@ -116,6 +116,8 @@ def build_session(
         _ensure_java(settings)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        # a local run stays on loopback (otherwise Spark picks the host's first non-loopback address)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         conf.update(local_conf(settings, chosen))
     elif chosen is not None:
         conf["spark.master"] = chosen

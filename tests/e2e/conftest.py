@@ -183,7 +183,11 @@ def load_e2e_data(settings: Settings, lake_dir: Path, now: datetime) -> E2EData:
 
 
 @pytest.fixture(scope="session")
-def e2e_data(cassandra_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> E2EData:
+def e2e_data(cassandra_settings: Settings, cassandra_session: Any, tmp_path_factory: pytest.TempPathFactory) -> E2EData:
+    from tests.conftest import truncate_keyspace
+
+    # the session's keyspace holds whatever earlier tests left: the pages must show this data only
+    truncate_keyspace(cassandra_session, cassandra_settings.cassandra_keyspace)
     lake_dir = tmp_path_factory.mktemp("e2e-lake")
     return load_e2e_data(cassandra_settings, lake_dir, datetime.now(UTC))
 

@@ -61,11 +61,13 @@ def test_progress_store_round_trip(clean_db: Settings, cassandra_session: Any) -
 
 
 def test_node_keeps_data_across_restart(tmp_path: Path) -> None:
+    from tests.support.net import free_port
+
     settings = Settings(
         cassandra_hosts="127.0.0.1",
-        cassandra_port=19142,
-        cassandra_storage_port=17142,
-        cassandra_jmx_port=17342,
+        cassandra_port=free_port(),
+        cassandra_storage_port=free_port(),
+        cassandra_jmx_port=free_port(),
         cassandra_data_dir=tmp_path / "node",
         cassandra_heap="512M",
     )

@@ -92,6 +92,18 @@ def test_a_batch_lands_in_every_table_and_moves_to_history(
     assert got.artist_ids == json.loads(multi["artists_id"])
     assert got.artist_names == json.loads(multi["artists_name"])
     assert (got.name, got.album) == (multi["name"], multi["album"])
+    # the plays_by_track row (written from the play's encoded plays_by_hour values)
+    got = cassandra_session.execute(
+        f"SELECT * FROM {ks}.plays_by_track WHERE track_id = %s AND month = %s AND source = %s AND post_id = %s"
+        " ALLOW FILTERING",
+        (multi["id_track"], multi["created_at"][:7], multi["source"], multi["post_id"]),
+    ).one()
+    assert got is not None
+    assert (got.text, got.url, got.author_id) == (multi["text"], multi["url_tweet"], multi["author_id"])
+    assert got.is_bot is (multi["is_bot"] == "true")
+    played_at = datetime.fromisoformat(multi["created_at"].replace("Z", "+00:00")).replace(tzinfo=None)
+    assert got.played_at == played_at.replace(microsecond=played_at.microsecond // 1000 * 1000)
+    assert got.match_confidence == pytest.approx(float(multi["match_confidence"]), rel=1e-6)
 
     # bookkeeping: history, load_log, pipeline_runs
     lake = Lake(lake_dir)

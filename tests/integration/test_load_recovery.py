@@ -130,11 +130,13 @@ def test_killed_mid_file_then_rerun_gives_exactly_every_play(
 
 @pytest.fixture
 def throwaway_node(tmp_path: Path) -> Any:
+    from tests.support.net import free_port
+
     settings = Settings(
         cassandra_hosts="127.0.0.1",
-        cassandra_port=19442,
-        cassandra_storage_port=17442,
-        cassandra_jmx_port=17642,
+        cassandra_port=free_port(),
+        cassandra_storage_port=free_port(),
+        cassandra_jmx_port=free_port(),
         cassandra_data_dir=tmp_path / "node",
         cassandra_heap="512M",
         cassandra_keyspace="np_load_down",

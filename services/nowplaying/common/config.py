@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     cassandra_username: str | None = Field(None, description="optional PlainText auth user")
     cassandra_password: SecretStr | None = Field(None, description="optional PlainText auth password")
     cassandra_connect_timeout_s: float = Field(60.0, description="keep retrying to connect this long")
+    cassandra_protocol_version: int = Field(
+        5, ge=4, le=5, description="CQL native protocol version (4 skips v5's per-frame CRC32: less client CPU)"
+    )
 
     # --- local Cassandra node (`nowplaying cassandra start`) --------------------------------
     cassandra_home: Path = Field(
