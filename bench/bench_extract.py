@@ -30,6 +30,10 @@ def run() -> list[Result]:
     progress(f"starting the sandbox with {POSTS:,} posts")
     with sandbox_process(SANDBOX_INITIAL_POSTS=str(POSTS), SANDBOX_POSTS_PER_MINUTE="0") as base:
         x_posts = int(requests.get(f"{base}/_admin/stats", timeout=120).json()["corpus"]["published"]["x"])
+        # a throughput measurement: lift the sources' rate limits (X allows 450 requests per 15 min)
+        unlimited = {"limit": 10_000_000, "window_s": 1}
+        limits = {"x": unlimited, "mastodon": unlimited, "bluesky": unlimited}
+        requests.post(f"{base}/_admin/config", json={"limits": limits}, timeout=60).raise_for_status()
         progress("baseline: the seed's synchronous X loop")
         seed_script = str(PROJECT / "bench" / "seed_extract.py")
         seed_s, seed_mb, code = run_measured(
