@@ -55,11 +55,13 @@ def cassandra_settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
     session = connect(settings)
     version = session.execute("SELECT release_version FROM system.local").one().release_version
     reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(
-            f"Cassandra at {settings.cassandra_hosts}:{settings.cassandra_port} answered "
-            f"SELECT release_version FROM system.local: {version} (keyspace {keyspace})"
-        )
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # shown in the test log, not captured
+            reporter.write_line(
+                f"\nCassandra at {':'.join(map(str, settings.cassandra_contact_points[0]))} answered "
+                f"SELECT release_version FROM system.local: {version} (keyspace {keyspace})"
+            )
     migrate(session, keyspace, settings.replication_map)
     shutdown(session)
     try:
