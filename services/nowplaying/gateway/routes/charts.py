@@ -27,6 +27,14 @@ def resolve_day(context: Context, day: date | None) -> date:
     return check_day("day", day) if day is not None else context.clock().astimezone(UTC).date()
 
 
+def ranked_rows(fetch: Any, the_day: date, days: int, audience: str, limit: int, key: str) -> list[dict[str, Any]]:
+    """A day's chart rows, or the rows of ``days`` days ending ``the_day`` merged by ``key``."""
+    if days == 1:
+        rows: list[dict[str, Any]] = fetch([the_day], audience, limit)[0]
+        return rows
+    return merge_ranked(fetch(days_ending(the_day, days), audience, WEEK_DEPTH), key, limit)
+
+
 def router(settings: Settings) -> APIRouter:
     api = APIRouter(prefix="/api/charts", tags=["charts"], responses=ERROR_RESPONSES)
 
@@ -40,10 +48,7 @@ def router(settings: Settings) -> APIRouter:
         limit: LimitParam = 10,
     ) -> dict[str, Any]:
         the_day = resolve_day(context, day)
-        if days == 1:
-            rows = store.top_tracks([the_day], audience, limit)[0]
-        else:
-            rows = merge_ranked(store.top_tracks(days_ending(the_day, days), audience, WEEK_DEPTH), "track_id", limit)
+        rows = ranked_rows(store.top_tracks, the_day, days, audience, limit, "track_id")
         items = [
             {
                 "rank": int(r["rank"]),
@@ -68,10 +73,7 @@ def router(settings: Settings) -> APIRouter:
         limit: LimitParam = 10,
     ) -> dict[str, Any]:
         the_day = resolve_day(context, day)
-        if days == 1:
-            rows = store.top_artists([the_day], audience, limit)[0]
-        else:
-            rows = merge_ranked(store.top_artists(days_ending(the_day, days), audience, WEEK_DEPTH), "artist_id", limit)
+        rows = ranked_rows(store.top_artists, the_day, days, audience, limit, "artist_id")
         items = [
             {
                 "rank": int(r["rank"]),
