@@ -279,4 +279,10 @@ def test_killed_runs_lose_nothing_and_double_nothing(
     assert kills >= 2, "the runs finished before the kill: the test proves nothing"
     sandbox.set_faults([])
     run_until_complete(settings, cassandra_session)
-    assert_exactly_once(sandbox, settings.lake_dir)
+    try:
+        assert_exactly_once(sandbox, settings.lake_dir)
+    except AssertionError as exc:  # say enough to debug a rare failure from the log alone
+        store = CheckpointStore(cassandra_session, settings.cassandra_keyspace)
+        checkpoints = {s: store.get(s) for s in ("x", "mastodon", "bluesky")}
+        batches = [b.batch_id for b in Lake(settings.lake_dir).list_batches("raw")]
+        raise AssertionError(f"{exc}\ncheckpoints: {checkpoints}\nbatches: {batches}") from exc
