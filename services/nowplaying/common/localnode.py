@@ -316,6 +316,11 @@ class LocalNode:
             log.warning("cassandra_kill", pid=pid)
             os.kill(pid, signal.SIGKILL)
         self.paths.pid_file.unlink(missing_ok=True)
+        # the ports are free only once the kernel has closed the node's sockets
+        ports = (self.settings.cassandra_port, self.settings.cassandra_storage_port, self.settings.cassandra_jmx_port)
+        port_deadline = time.monotonic() + 30
+        while any(port_open("127.0.0.1", port) for port in ports) and time.monotonic() < port_deadline:
+            time.sleep(0.2)
         log.info("cassandra_stopped", pid=pid)
         return True
 
@@ -338,8 +343,11 @@ class LocalNode:
 
 
 def _is_zombie(pid: int) -> bool:
+    """Exited and only waiting to be reaped. A JVM's main thread can show "Z" while its other threads
+    still shut down (and hold the ports), so every thread must be gone too."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+        threads = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z" and len(threads) <= 1
