@@ -168,7 +168,6 @@ def run(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     env = dict(os.environ)
-    env.setdefault("LOG_FORMAT", "json")
     env["LOG_FORMAT"] = "json"  # the supervisor reads the children's JSON log lines
     log_dir = PROJECT_ROOT / ".local" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -13,14 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nowplaying.common.config import Settings
-
-SANDBOX_CREDENTIALS = {
-    "X_BEARER_TOKEN": "sandbox-bearer",
-    "SPOTIFY_CLIENT_ID": "sandbox-client",
-    "SPOTIFY_CLIENT_SECRET": "sandbox-secret",
-    "BLUESKY_HANDLE": "sandbox.bsky.social",
-    "BLUESKY_APP_PASSWORD": "sandbox-app-password",
-}
+from nowplaying.runner import SANDBOX_CREDENTIALS
 
 
 def pipeline_env(settings: Settings, sandbox_urls: dict[str, str], lake_dir: Path, **extra: str) -> dict[str, str]:

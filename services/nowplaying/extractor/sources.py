@@ -4,7 +4,6 @@ it read plus the window to store once those posts are durably written."""
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -468,7 +467,3 @@ class BlueskySource:
             else:
                 new_window.extra["newest_ids"] = list(window.extra.get("newest_ids") or [])
         return new_window
-
-
-def unix_now() -> float:
-    return time.time()
