@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -127,6 +128,31 @@ def _measure(command: list[str], env: dict[str, str], server: psutil.Process | N
     return Measured(seconds, cpu, peak, server_cpu, output)
 
 
+def cpu_budget(ours: Measured, our_rows: int, copy: Measured, copy_rows: int, params: dict[str, Any]) -> list[Result]:
+    """What the machine allows: client + Cassandra CPU per row, and the rate all cores could give.
+
+    Client and node share this machine's cores, so once both saturate them the rate is
+    cores / (CPU per row). Being N times faster than COPY then needs at most 1/N of COPY's CPU per
+    row, and Cassandra's own share of that (the node's CPU per row of COPY's one-table load) is a
+    floor no client can go under while the node does the same write work.
+    """
+    assert ours.server_cpu_seconds is not None and copy.server_cpu_seconds is not None
+    cores = os.cpu_count() or 1
+    ours_us = (ours.cpu_seconds + ours.server_cpu_seconds) / max(our_rows, 1) * 1e6
+    copy_us = (copy.cpu_seconds + copy.server_cpu_seconds) / max(copy_rows, 1) * 1e6
+    copy_server_us = copy.server_cpu_seconds / max(copy_rows, 1) * 1e6
+    progress(
+        f"CPU per row: ours {ours_us:.0f} µs, COPY {copy_us:.0f} µs (of which Cassandra {copy_server_us:.0f} µs);"
+        f" 3x COPY's rate on {cores} saturated cores needs <= {copy_us / 3:.0f} µs per row"
+    )
+    return [
+        Result("load", "client + Cassandra CPU per row", ours_us, "µs", "cqlsh COPY FROM", copy_us,
+               f"≤ {copy_us / 3:.0f} µs for 3×", {**params, "copy_cassandra_us_per_row": round(copy_server_us, 1)}),
+        Result("load", f"CPU-bound ceiling on {cores} cores", cores / ours_us * 1e6, "rows/s", "cqlsh COPY FROM",
+               cores / copy_us * 1e6, "", params),
+    ]  # fmt: skip
+
+
 def run() -> list[Result]:
     base = Settings()
     keyspace = f"np_bench_load_{secrets.token_hex(3)}"
@@ -218,6 +244,7 @@ def run() -> list[Result]:
                 Result("load", "Cassandra CPU seconds", ours.server_cpu_seconds, "s", "cqlsh COPY FROM",
                        copy.server_cpu_seconds, "", params)
             )  # fmt: skip
+            results += cpu_budget(ours, our_rows, copy, copy_rows, params)
         return results
     finally:
         try:

@@ -237,6 +237,16 @@ def _market(request: web.Request) -> tuple[str | None, web.Response | None]:
     return market.upper(), None
 
 
+def _batch_ids(request: web.Request, maximum: int) -> tuple[list[str], web.Response | None]:
+    """A batch endpoint's ids, after auth and Development Mode's 403 (batch lookups are refused there)."""
+    problem = _check(request)
+    if problem is not None:
+        return [], problem
+    if state_of(request).config.dev_mode:
+        return [], api_error(403, "Forbidden")
+    return _ids(request, maximum)
+
+
 def _ids(request: web.Request, maximum: int) -> tuple[list[str], web.Response | None]:
     raw = request.query.get("ids")
     if raw is None:
@@ -334,24 +344,17 @@ async def get_track(request: web.Request) -> web.Response:
 
 
 async def get_tracks(request: web.Request) -> web.Response:
-    problem = _check(request)
-    if problem is not None:
-        return problem
-    state = state_of(request)
-    if state.config.dev_mode:
-        return api_error(403, "Forbidden")
-    ids, bad = _ids(request, 50)
+    ids, bad = _batch_ids(request, 50)
     if bad is not None:
         return bad
     market, bad = _market(request)
     if bad is not None:
         return bad
-    base = _base(request)
-    tracks = []
-    for i in ids:
-        track = state.catalog.track(i)
-        tracks.append(None if track is None else track_object(base, state.catalog, track, False, market))
-    return json_response({"tracks": tracks})
+    base, catalog = _base(request), state_of(request).catalog
+    tracks = [catalog.track(i) for i in ids]
+    return json_response(
+        {"tracks": [None if t is None else track_object(base, catalog, t, False, market) for t in tracks]}
+    )
 
 
 async def get_artist(request: web.Request) -> web.Response:
@@ -369,21 +372,12 @@ async def get_artist(request: web.Request) -> web.Response:
 
 
 async def get_artists(request: web.Request) -> web.Response:
-    problem = _check(request)
-    if problem is not None:
-        return problem
-    state = state_of(request)
-    if state.config.dev_mode:
-        return api_error(403, "Forbidden")
-    ids, bad = _ids(request, 50)
+    ids, bad = _batch_ids(request, 50)
     if bad is not None:
         return bad
-    base = _base(request)
-    out = []
-    for i in ids:
-        artist = state.catalog.artist(i)
-        out.append(None if artist is None else artist_full(base, artist, False))
-    return json_response({"artists": out})
+    base, catalog = _base(request), state_of(request).catalog
+    artists = [catalog.artist(i) for i in ids]
+    return json_response({"artists": [None if a is None else artist_full(base, a, False) for a in artists]})
 
 
 async def audio_features(request: web.Request) -> web.Response:
