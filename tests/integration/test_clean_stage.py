@@ -62,7 +62,7 @@ def test_clean_stage_end_to_end(clean_db: Settings, cassandra_session: Any, lake
     assert sorted(s.batch_id for s in summaries) == sorted([first, second])
     cleaned = _read_clean(lake, first)
     assert [p.post_id for p in cleaned] == ["p1", "p2", "p3"]
-    assert (cleaned[0].kind, cleaned[0].artist, cleaned[0].title) == ("parsed", "Daft Punk", "Get Lucky (Radio Edit)")
+    assert (cleaned[0].kind, cleaned[0].artist, cleaned[0].title) == ("parsed", "Daft Punk", "Get Lucky - Radio Edit")
     assert cleaned[1].kind == "none"
     assert (cleaned[2].kind, cleaned[2].spotify_track_id) == ("link", "6wNUBZNWFxdUGof6vkaykE")
     radio = _read_clean(lake, second)

@@ -32,7 +32,7 @@ PARSED = [
         "Get Lucky (feat. Pharrell Williams)",
         "dash",
     ),
-    ("Stromae – Alors on danse (Radio Edit) #np", "Stromae", "Alors on danse (Radio Edit)", "dash"),
+    ("Stromae – Alors on danse (Radio Edit) #np", "Stromae", "Alors on danse - Radio Edit", "dash"),
     ("Queen — Bohemian Rhapsody", "Queen", "Bohemian Rhapsody", "dash"),
     ("Кино - Группа крови #nowplaying", "Кино", "Группа крови", "dash"),
     ("宇多田ヒカル ‐ First Love 🎶", "宇多田ヒカル", "First Love", "dash"),
@@ -72,7 +72,7 @@ PARSED = [
     (
         "Now Playing on WXYZ 101.5: Madonna - Frozen (Radio Edit) ♫ Listen live!",
         "Madonna",
-        "Frozen (Radio Edit)",
+        "Frozen - Radio Edit",
         "radio_now_playing",
     ),
     (
@@ -84,7 +84,7 @@ PARSED = [
     (
         "Listen now! Queen - Bohemian Rhapsody (Remastered 2011) via @radioX",
         "Queen",
-        "Bohemian Rhapsody (Remastered 2011)",
+        "Bohemian Rhapsody - Remastered 2011",
         "dash",
     ),
     (
@@ -100,7 +100,7 @@ PARSED = [
         "Stranger Things Have Happened",
         "quoted",
     ),
-    ("Take It Slow (Remix) - @dvsn", "dvsn", "Take It Slow (Remix)", "dash_title_first"),
+    ("Take It Slow (Remix) - @dvsn", "dvsn", "Take It Slow - Remix", "dash_title_first"),
     ("♪ Там, где небо / Фёдор Орлов #nowplaying", "Фёдор Орлов", "Там, где небо", "slash_title_first"),
     ("#NowPlaying\n🎵 Mi Playa\n🎤 Inés Muñoz", "Inés Muñoz", "Mi Playa", "emoji_fields"),
     ("Artist: Melo RoZe\nSong: “Good 4 Me” 🔥", "Melo RoZe", "Good 4 Me", "fields"),

@@ -68,15 +68,15 @@ PARSED = [
     ("#NOWPLAYING Hélène Ségara - Il y a trop de gens qui t'aiment - Live 🙌", "Hélène Ségara",
      "Il y a trop de gens qui t'aiment - Live"),
     ("Queen - Bohemian Rhapsody - Remastered 2011", "Queen", "Bohemian Rhapsody - Remastered 2011"),
-    # a mention right after "by" is the artist, not an edge mention to drop
-    ("@Spotify Mikrokosmos by @BTS_twt!! 💜💜💜", "BTS_twt", "Mikrokosmos"),
-    ("Saturday Night Jam:\n\nChange by @PepperLive \n\nhttps://t.co/JGn93UpzsW", "PepperLive", "Change"),
+    # a mention right after "by" is the artist (named by the handle conventions), not an edge mention
+    ("@Spotify Mikrokosmos by @BTS_twt!! 💜💜💜", "BTS", "Mikrokosmos"),
+    ("Saturday Night Jam:\n\nChange by @PepperLive \n\nhttps://t.co/JGn93UpzsW", "Pepper", "Change"),
     # a break right before "by" does not empty the title
     ("NICE TO MEET YA! by The Griswolds\nhttps://t.co/ShUXfIqeIa", "The Griswolds", "NICE TO MEET YA!"),
     # "w/" names a guest: the first-named artist is kept
     ("Dr. John w/Lukas Nelson & Promise of the Real - I Walk On Guilded Splinters", "Dr. John",
      "I Walk On Guilded Splinters"),
-    ("“Indigo” w @MOONZzMUSIC out NOW", "MOONZzMUSIC", "Indigo"),
+    ("“Indigo” w @MOONZzMUSIC out NOW", "MOONZz", "Indigo"),
     # "X listen to Artist - Title", and a possessive before a quoted title
     ("Phil & Left NIMBYs listen to Suicide Silence - Genocide.", "Suicide Silence", "Genocide"),
     ("Coolio’s “Gangstas Paradise” tonight", "Coolio", "Gangstas Paradise"),

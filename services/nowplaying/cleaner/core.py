@@ -41,9 +41,11 @@ __all__ = [
     "clean_record",
     "clean_text",
     "detect_bot",
+    "handle_name",
     "mark_rate_bots",
     "normalize_text",
     "spotify_track_id_of",
+    "spotify_version",
 ]
 
 # --- limits ----------------------------------------------------------------------------------
@@ -362,13 +364,44 @@ _BY_MENTION_RE = re.compile(r"(?i)(\bby:?\s+)@(\w{1,30})")
 _SEP_MENTION_END_RE = re.compile(r"(\s[-–—|/•·:]\s*)@(\w{1,30})\s*$")
 
 
+_HANDLE_PREFIXES = ("thereal", "official", "iam", "its")
+_HANDLE_SUFFIXES = ("_official", "official", "music", "oftv", "_twt", "vevo", "live", "band", "tv", "hq")
+
+
+def handle_name(handle: str) -> str:
+    """An artist's name from the handle used as the artist ("iamfoxes" -> "foxes", "Adeshamusic" ->
+    "Adesha", "BTS_twt" -> "BTS", "PepperLive" -> "Pepper"): one leading "iam"/"its"/"thereal"/
+    "official" and one trailing "music"/"official"/"live"/"tv"/"oftv"/"band"/"hq"/"vevo"/"_twt"/
+    "_official" go (case-insensitive) when at least three characters remain; underscores become
+    spaces."""
+    name = handle.lstrip("@")
+    low = name.casefold()
+    for prefix in _HANDLE_PREFIXES:
+        if low.startswith(prefix) and len(name) - len(prefix) >= 3:
+            name, low = name[len(prefix) :], low[len(prefix) :]
+            break
+    for suffix in _HANDLE_SUFFIXES:
+        if low.endswith(suffix) and len(name) - len(suffix) >= 3:
+            name = name[: -len(suffix)]
+            break
+    return " ".join(name.replace("_", " ").split()) or handle
+
+
+def _handle_name_sub(match: re.Match[str]) -> str:
+    return handle_name(match.group(1))
+
+
+def _handle_sub(match: re.Match[str]) -> str:
+    return match.group(1) + handle_name(match.group(2))
+
+
 def _clean_line(line: str) -> str:
     """One line of a post, with edge hashtags/mentions and noise removed; mid-text mentions kept
     with their '@' (evidence for the artist slot), mid-text hashtags unwrapped."""
     if "@" in line:
-        line = _SEP_MENTION_END_RE.sub(r"\1\2", line)
+        line = _SEP_MENTION_END_RE.sub(_handle_sub, line)
         if "by" in line:
-            line = _BY_MENTION_RE.sub(r"\1\2", line)
+            line = _BY_MENTION_RE.sub(_handle_sub, line)
         line = _VIA_RE.sub(" ", line)
     if "#" in line or "@" in line:
         line = _EDGE_TAGS_RE.sub(" ", line)
@@ -394,7 +427,9 @@ def _clean_line(line: str) -> str:
     if "«" in end and "»" not in end and "»" in line[len(end) :]:
         end += "»"
     line = end
-    if line.endswith("!!") or line.endswith("."):
+    if line.endswith("!!") or (
+        line.endswith(".") and (line.endswith("..") or not _abbreviation_dot(line, len(line) - 1))
+    ):
         line = line.rstrip("!.").rstrip(_LINE_RIGHT)
     return line
 
@@ -538,13 +573,28 @@ _TEMPLATES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     (
         "template_listening",
         re.compile(
-            r"(?i)\b(?:I(?:['’]m| am)|I'm currently|currently) listening to [\"“]?(?P<title>.+?)[\"”]? by "
+            # a quoted title wins: a "by" inside the quotes is part of it ("Stand By the Harbor")
+            r"(?i)\b(?:I(?:['’]m| am)|I'm currently|currently) listening to "
+            r"(?:[\"“](?P<title>[^\"“”\n]+)[\"”]|(?P<title2>.+?)) by "
             r"(?P<artist>.+?)(?:\s+(?:on|via|in|@)\s+\S.*|\s*$)",
             re.M,
         ),
         "listening to",
     ),
 )
+
+
+def _first_share_artist(artists: str) -> str:
+    """Spotify's share text joins the credited artists with ", ": the first is the part before the
+    first ", " ("Arin Ray, Kehlani" -> "Arin Ray"). A name that has a comma of its own stays whole:
+    "Tyler, The Creator", and names listing members with "&"/"and" ("Earth, Wind & Fire")."""
+    first, rest = artists.split(", ", 1)
+    if rest.startswith(("The ", "the ")) or " & " in rest or " and " in rest:
+        return artists
+    return first
+
+
+_AUTOMATED_TEMPLATES = frozenset(["template_pandora", "template_lastfm", "template_spotify_share", "template_beatfind"])
 
 # "Now Playing on WXYZ 101.5: Artist - Title", "#NowPlaying @ Radio X: Artist - Title"
 _RADIO_RE = re.compile(
@@ -576,8 +626,12 @@ _BY_RE = re.compile(r"(?<!\S)by(?=\s)", re.IGNORECASE)
 _BY_BAD_RIGHT = re.compile(
     r"(?i)^(?:me|you|my|your|myself|yourself|now|side|the\s+way|a\s+thread|far|default|heart|day|night)\b"
 )
+# Single quotes: an apostrophe between letters ("Don't") or an elision opening the title ("'Til")
+# stays inside; "Rock 'n' Roll" is not a quote.
 _QUOTED_RE = re.compile(
-    r"[\"“„«「『](?P<q>[^\"“”„«»「」『』\n]{1,120})[\"”»」』“]|(?<!\w)['‘](?P<s>[^'‘’\n]{1,120})['’](?!\w)"
+    r"[\"“„«「『](?P<q>[^\"“”„«»「」『』\n]{1,120})[\"”»」』“]"
+    r"|(?<!\w)['‘](?![nN]['’])(?P<s>(?:['’](?=(?i:til|cause|bout|round|em|n|tis|twas)\b))?(?:[^'‘’\n]|(?<=\w)['’](?=\w)){1,120})"
+    r"['’](?!\w)"
 )
 _FEAT_RE = re.compile(r"(?i)\((?:feat\.?|ft\.?|featuring|with)\s[^)]*\)|\[(?:feat\.?|ft\.?|featuring)\s[^\]]*\]")
 _TITLE_MARK_RE = re.compile(
@@ -596,8 +650,10 @@ _RIGHT_STRIP = frozenset(' \t\n-–—~|•·/\\:;,*_=>»<"“”‘’„`´&�
 _PAIRS = {'"': '"', "”": "“", "’": "‘", ">": "<", "»": "«", "~": "~", "-": "-", "*": "*", "'": "'"}
 
 
-def _strip_wrap(part: str) -> str:
-    """Strip spaces, dashes and outer quotes; keep a closing bracket that belongs to the title."""
+def _strip_wrap(part: str, keep_dot: bool = False) -> str:
+    """Strip spaces, dashes and outer quotes; keep a closing bracket that belongs to the title, and
+    a final full stop of an abbreviation or initialism (any final stop when ``keep_dot``: the part
+    is a template slot, bounded by the template's own words)."""
     part = part.lstrip(' \t\n-–—~|•·/\\:;,*_=>»<"“”‘’„`´&…')
     while part and part[-1] in _RIGHT_STRIP and not (part[-1] in _PAIRS and _PAIRS[part[-1]] in part[:-1]):
         part = part[:-1]
@@ -610,14 +666,16 @@ def _strip_wrap(part: str) -> str:
         part = part[1:-1].strip()
     if part.startswith("!"):
         part = part.lstrip("! ")
-    if part.endswith(".") and not _KEEP_DOT_RE.search(part[-12:]):
-        part = part.rstrip(".")
+    if part.endswith(".") and not keep_dot:
+        part = _drop_final_dot(part)
     if part.count("(") < part.count(")") and part.endswith(")"):
         part = part[:-1]
     if part.count("(") > part.count(")"):
         cut = part.rfind("(")
         if cut > 0 and ")" not in part[cut:]:
             part = part[:cut].strip()
+    if len(part) > 2 and part[0] == part[-1] == "'" and not part.endswith("in'"):
+        part = part[1:-1].strip()  # "'Life's Too Short'": wrapping quotes are not the title's
     if part.startswith("'") and part.count("'") == 1 and not _ELISION_RE.match(part):
         part = part[1:]
     if part.endswith("'") and part.count("'") == 1 and not part.endswith("in'"):
@@ -628,7 +686,34 @@ def _strip_wrap(part: str) -> str:
 
 
 _ELISION_RE = re.compile(r"(?i)'(?:til|cause|bout|round|em|n|tis|twas|sup)\b")
-_KEEP_DOT_RE = re.compile(r"(?:\b[A-Za-z]\.)+$|\.\.\.$|\b(?:Bros|Jr|Sr|St|Mr|Mrs|Dr|Vol|Pt|Op|No|Co|Inc)\.$")
+# Words whose full stop is part of them, not a sentence end ("Pt. 2", "Dr. Dre", "feat. X").
+_ABBREVIATIONS = frozenset(
+    "pt vol no st mr mrs ms dr jr sr feat ft vs op bros rd ave mt co inc ltd".split()  # noqa: SIM905
+)
+_INITIALISM_RE = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]$")
+
+
+def _abbreviation_dot(text: str, dot: int) -> bool:
+    """Is the '.' at ``text[dot]`` part of an abbreviation ("Pt.", "Jr.") or an initialism
+    ("M.I.R.A.", "J. Cole")? A lone capital counts; a lone lower-case letter does not."""
+    start = dot
+    while start > 0 and not text[start - 1].isspace() and text[start - 1] not in "([{\"“'‘":
+        start -= 1
+    word = text[start:dot]
+    if not word:
+        return False
+    if word.casefold() in _ABBREVIATIONS:
+        return True
+    if len(word) == 1:
+        return word.isupper()
+    return "." in word and bool(_INITIALISM_RE.match(word))
+
+
+def _drop_final_dot(part: str) -> str:
+    """A final full stop goes unless it belongs to an abbreviation or initialism; '...' stays."""
+    if part.endswith(".") and not part.endswith("...") and not _abbreviation_dot(part, len(part) - 1):
+        return part[:-1].rstrip()
+    return part
 
 
 _ALNUM_RE = re.compile(r"[^\W_]")
@@ -650,11 +735,47 @@ def _plausible(artist: str, title: str, strict: bool = True) -> bool:
         return True
     words = artist.casefold().split()
     prose = sum(w in _PROSE_WORDS for w in words)
-    if prose >= 2 or (prose and len(words) > 1 and words[0] in _PROSE_WORDS):
+    if (prose >= 2 or (prose and len(words) > 1 and words[0] in _PROSE_WORDS)) and not _title_case(artist):
         return False
     if " by " in artist or not _TWO_LETTERS_RE.search(artist):  # "c. 2020", "anone by X bubble by Y"
         return False
+    if _descriptor(artist, title):
+        return False
     return artist.casefold() not in _RESIDUE_WORDS and title.casefold() not in {"rt", "by", "on", "via"}
+
+
+# Words that describe a song or a musician rather than name one ("the new single", "another bop",
+# "singer, songwriter ... Chris Holly", "k-pop group X", "K-duradge Dancehall single").
+_SONG_NOUNS = frozenset("song single track bop banger tune jam record album ep anthem hit mixtape".split())  # noqa: SIM905
+_ROLE_RE = re.compile(
+    r"(?i)\b(?:singer|songwriter|rapper|producer|group|band|duo|trio|artist|musician|composer|guitarist|drummer"
+    r"|vocalist|ceo|founder|legend|icon)s?\b"
+)
+# A side ending in one of these was cut in the middle of a phrase ("7 CURSES the").
+_DANGLING = frozenset("the a an my your our their of and".split())  # noqa: SIM905
+
+
+def _title_case(part: str) -> bool:
+    """Every cased word capitalised and not all shouted: a name ("Bullet For My Valentine", "You Me
+    At Six"), not a sentence."""
+    cased = [w for w in part.split() if _is_cased_word(w)]
+    return len(cased) >= 2 and not any(_is_lower_word(w) for w in cased) and not part.isupper()
+
+
+def _descriptor(artist: str, title: str) -> bool:
+    artist_words = artist.split()
+    title_words = title.split()
+    if artist_words[0][:1].islower() and _ROLE_RE.search(artist):
+        return True  # "by singer, songwriter ... Chris Holly", "by k-pop group X"
+    last = artist_words[-1]
+    if last.islower() and last in _SONG_NOUNS and len(artist_words) > 1:
+        return True  # "K-duradge Dancehall single"
+    if title_words[-1].casefold() in _DANGLING or artist_words[-1].casefold() in _DANGLING:
+        return True
+    # "another bop", "the new single": a lower-case phrase ending in a song noun
+    if 1 < len(title_words) <= 4 and title_words[-1].strip(".,!?").casefold() in _SONG_NOUNS:
+        return all(_is_lower_word(w) for w in title_words[1:] if _is_cased_word(w))
+    return False
 
 
 _ARTIST_GUEST_RE = re.compile(
@@ -665,8 +786,42 @@ _ARTIST_GUEST_RE = re.compile(
 _ARTIST_WITH_RE = re.compile(r"(?i)^(?:w/|w|with)\s+(?=\S)|\s+w/.*$")
 
 
-def _finish(artist: str, title: str, rule: str, strict: bool = True) -> _Split | None:
-    artist = _strip_wrap(artist)
+# A version tag as the whole content of a trailing bracket; Spotify writes it after " - ".
+_VERSION_TAG_RE = re.compile(
+    r"""(?ix)^(?:
+        (?:[\w'’.&+-]+\s+){0,4}(?:re)?mix | (?:[\w'’.&+-]+\s+){0,3}edit
+      | remaster(?:ed)?(?:\s+(?:version\s+)?\d{4})? | \d{4}\s+(?:digital\s+)?remaster(?:ed)?(?:\s+version)?
+      | live(?:\s+(?:at|from|in|on)\s+.{1,60})? | acoustic(?:\s+version)? | instrumental | sped\s*up
+      | slowed(?:\s*(?:\+|&|and)\s*reverb)? | extended(?:\s+(?:mix|version))?
+      | (?:[\w.&+-]+\s+){0,3}version | mono | stereo | demo
+    )$"""
+)
+_TRAILING_BRACKET_RE = re.compile(r"\s*(?:\((?P<p>[^()]{1,80})\)|\[(?P<b>[^\[\]]{1,80})\])$")
+
+
+def spotify_version(title: str) -> str:
+    """A trailing bracketed version tag in Spotify's spelling: "Silent Night (Hip Hop Mix)" ->
+    "Silent Night - Hip Hop Mix", "C'Mon Everybody (Remastered 2012)" -> "C'Mon Everybody -
+    Remastered 2012". Guests ("(feat. X)", "(with X)") and "(Taylor's Version)" stay in brackets, as
+    Spotify writes them; the tag keeps the post's case."""
+    match = _TRAILING_BRACKET_RE.search(title)
+    if not match or match.start() == 0:
+        return title
+    tag = " ".join((match.group("p") or match.group("b") or "").split())
+    if not _VERSION_TAG_RE.match(tag) or tag.casefold().startswith(("feat", "ft", "with")):
+        return title
+    head = title[: match.start()].rstrip(" -–—")
+    return f"{head} - {tag}" if head else title
+
+
+def _finish(
+    artist: str, title: str, rule: str, strict: bool = True, keep_artist_dot: bool = False, keep_title_dot: bool = False
+) -> _Split | None:
+    if strict and "@" in title and _MENTION_RE.search(title):
+        return None  # "CEO of @3musicAwards": a title does not tag an account
+    if "@" in artist:
+        artist = _MENTION_RE.sub(_handle_name_sub, artist)
+    artist = _strip_wrap(artist, keep_artist_dot)
     if "w" in artist:  # "“Indigo” w @MOONZz", "Dr. John w/Lukas Nelson": the first-named artist
         artist = _ARTIST_WITH_RE.sub("", artist) or artist
     if strict and ("f" in artist or "F" in artist):
@@ -675,7 +830,9 @@ def _finish(artist: str, title: str, rule: str, strict: bool = True) -> _Split |
         title = _STATION_TAIL_RE.sub("", title)
     if title[-1:] in _TRAIL_END or " on " in title or " via " in title or " On " in title or " Via " in title:
         title = _TRAIL_NOISE_RE.sub("", title)
-    title = _strip_wrap(title)
+    title = _strip_wrap(title, keep_title_dot)
+    if strict and title[-1:] in ")]":
+        title = spotify_version(title)
     if _plausible(artist, title, strict):
         return _Split(artist, title, rule)
     return None
@@ -760,6 +917,15 @@ def _title_words(part: str, inner_the: bool = False) -> int:
     return sum(word in _TITLE_WORDS or (inner_the and word == "the") for word in words)
 
 
+def _sentence_case(part: str) -> bool:
+    """'Rola mañanera', 'Morning tune': a capitalised first word then a lower-case word that is not a
+    particle. Names are capitalised throughout ("Tears for Fears") or written all in lower case."""
+    words = part.split()
+    if len(words) < 2 or not words[0][:1].isupper():
+        return False
+    return any(_is_lower_word(w) and w.casefold() not in _PARTICLES for w in words[1:])
+
+
 def _split_two(left: str, right: str, rule: str) -> _Split | None:
     """Decide which side of a separator is the artist, from evidence; artist first by default.
 
@@ -783,7 +949,7 @@ def _mention_artist(part: str) -> str:
     """'@dvsn with a lil sample from @johnlegend' as the artist side: the mention is the artist."""
     match = _LEAD_MENTION_RE.match(part)
     if match and match.group(2) and not match.group(2).startswith(("&", "x ", "and ", "feat", "ft")):
-        return match.group(1)
+        return handle_name(match.group(1))
     return part
 
 
@@ -791,26 +957,37 @@ def _mention_artist(part: str) -> str:
 _ARTIST_END_RE = re.compile(
     r"(?i)\s+(?:in\s+honou?r|from\s+(?:the|his|her|my)|off\s+(?:the|his|her)|on\s+repeat|(?:live\s+)?on\b|prod\b\.?"
     r"|produced|which|that|who|is|was|are|were|and\s+(?:it|this|i)\b|w/|with\s+(?:a|the|some)\b)\b.*"
-    r"|(?<![A-Z])[.!?,;(](?:\s|$).*|\s*\(.*|\s+[|•·]\s.*|\n.*",
+    r"|(?<![A-Z])[!?,;(](?:\s|$).*|\s*\(.*|\s+[|•·]\s.*|\n.*|(?-i:\s+I\s+[a-z]).*",
     re.S,
 )
 # Where a title named before "by" starts: after the last sentence break or lead-in.
 _BREAK_RE = re.compile(r"[.!?…:]\s+|\n")
+_DOT_END_RE = re.compile(r"(?<![A-Z])\.(?:\s|$)")
 
 
 def _after_last_break(text: str) -> str:
-    ends = [match.end() for match in _BREAK_RE.finditer(text)]
+    ends = [m.end() for m in _BREAK_RE.finditer(text) if m.group()[0] != "." or not _abbreviation_dot(text, m.start())]
     while ends and not text[ends[-1] :].strip():
         ends.pop()
     return text[ends[-1] :] if ends else text
 
 
+def _cut_at_sentence_end(text: str) -> str:
+    """The text up to its first full stop that ends a sentence ("Dr. Dre", "Vol. 2" go on)."""
+    if "." in text:
+        for match in _DOT_END_RE.finditer(text):
+            if not _abbreviation_dot(text, match.start()):
+                return text[: match.start()]
+    return text
+
+
 def _artist_after_by(text: str) -> str:
-    artist = _ARTIST_END_RE.sub("", text)
+    artist = _cut_at_sentence_end(_ARTIST_END_RE.sub("", text))
     match = _LEAD_MENTION_RE.match(artist)
-    return match.group(1) if match and match.group(2) and match.group(2)[:1] not in "&x" else artist
+    return handle_name(match.group(1)) if match and match.group(2) and match.group(2)[:1] not in "&x" else artist
 
 
+_BY_HANDLE_RE = re.compile(r"(?i)\bby:?\s+@\w")
 _CREDIT_BEFORE_BY_RE = re.compile(
     r"(?i)\b(?:produced|prod\.?|written|directed|mixed|mastered|engineered|shot|filmed|photographed|inspired|"
     r"sampled|hosted|presented|powered|sponsored|followed|made|covered|edited|remixed|curated|recorded)\s*$"
@@ -832,10 +1009,22 @@ def _by_split(text: str, rule: str = "by") -> _Split | None:
         artist = _artist_after_by(artist)
         title = _after_last_break(title)
         title = _LEAD_VERB_RE.sub("", title)
+        if "@" in title and _BY_HANDLE_RE.search(title):
+            return None  # "anone by @a @b bubble by eve": a list of songs and credits
+        if _sentence_like(title.split()):
+            # "I predict my most played song will be ... Insane by Summer Walker": the title is the
+            # capitalised run that ends the sentence, or there is no claim
+            title = _trailing_title(title)
+            if not title:
+                continue
         split = _finish(artist, title, rule)
         if split:
             return split
     return None
+
+
+# "a new <Artist> song/single “Title”": the artist named right before the song noun.
+_NEW_SONG_BY_RE = re.compile(r"(?i)\b(?:new|latest)\s+(?P<artist>@?\w[^,;:!?()\n]{0,40}?)\s+(?:song|single|track)$")
 
 
 def _quoted_split(text: str) -> _Split | None:
@@ -857,6 +1046,10 @@ def _quoted_split(text: str) -> _Split | None:
         return _finish(_artist_after_by(after[3:].lstrip(": ")), title, "quoted_by")
     if before:
         if len(before.split()) > MAX_ARTIST_WORDS:
+            named = _NEW_SONG_BY_RE.search(before)
+            if named and (named.group("artist")[:1].isupper() or named.group("artist")[:1] == "@"):
+                # "I woke up today to a new @Northlane song, “Plenty.”"
+                return _finish(_mention_artist(named.group("artist")), title, "quoted_new_song")
             return None
         if before.endswith(("'s", "’s")):  # "Coolio’s “Gangstas Paradise”"
             before = before[:-2]
@@ -903,7 +1096,9 @@ def _separator_split(text: str) -> _Split | None:
             return None
         parts = [match.group("left"), match.group("right")]
         rule = "colon"
-        if len(parts[0].split()) > 5:  # "Hello there beautiful Flower, también me gusta mucho: ..."
+        # a guest after "w/" is not part of the name ("Dr. John w/Lukas Nelson & Promise of the Real:")
+        head = _ARTIST_WITH_RE.sub("", parts[0]) if "w/" in parts[0] else parts[0]
+        if len(head.split()) > 5:  # "Hello there beautiful Flower, también me gusta mucho: ..."
             return None
     left, right = parts
     if rule == "separator" and "/" in text[len(left) : len(left) + 4]:
@@ -928,6 +1123,8 @@ def _separator_split(text: str) -> _Split | None:
     if _BY_RE.search(right) and rule == "colon":
         # "Song of the day: Fire by Jimi Hendrix"
         return _by_split(right, "colon_by")
+    if rule == "colon" and _sentence_case(_ARTIST_WITH_RE.sub("", left) if "w/" in left else left):
+        return None  # "Rola mañanera: ...": a heading in sentence case, not a name
     return _split_two(left, right, rule)
 
 
@@ -952,6 +1149,56 @@ _STATION_ONLY_RE = re.compile(
 )
 
 
+# "Now Playing on Lounge 24/7 #nowplaying": a station naming itself, no song (a streaming service
+# or "repeat" after "on" is a listener's words, not a station).
+_NOW_ON_STATION_RE = re.compile(
+    r"(?i)^\s*#?now\s*playing\s+(?:on|at|@)\s+"
+    r"(?!(?:spotify|apple|youtube|deezer|tidal|soundcloud|pandora|amazon|repeat|my|the\s+radio\b))"
+    r"[^\s:|#\n]+(?:\s[^\s:|#\n]+){0,3}(?:\s+#\w+)*\s*$"
+)
+# A station's slogan is not a song: "the best music all day!", "commercial free", "non-stop hits".
+_SLOGAN_RE = re.compile(
+    r"(?i)\b(?:the\s+best\s+(?:music|hits|mix|variety)|(?:music|hits)\s+all\s+day|all\s+day\s+long"
+    r"|commercial[\s-]*free|non[\s-]*stop\s+(?:music|hits)|all\s+the\s+hits|your\s+(?:#1|number\s+one)\s+station"
+    r"|(?:music|hits)\s+24\s*/\s*7)\b"
+)
+_SLOGAN_RULES = ("dash", "separator", "colon")
+
+
+def _station_promo(split: _Split) -> bool:
+    """One side of the split is a station slogan (the other is the station's name)."""
+    return bool(_SLOGAN_RE.search(split.title) or _SLOGAN_RE.search(split.artist))
+
+
+# "Title (Artist)": a trailing bracket holding a name, when nothing else splits the post. Not a
+# version or guest tag ("(Remix)", "(feat. X)", "(Live)"), no digits, no title words.
+_TRAIL_NAME_RE = re.compile(r"^(?P<title>[^\[\]]{1,100}?)\s*[(\[](?P<name>[^()\[\]\d]{2,40})[)\]]$")
+_NOT_A_NAME_RE = re.compile(
+    r"(?i)\b(?:feat|ft|featuring|with|w|prod|remix|mix|edit|version|ver|live|acoustic|instrumental|demo|cover"
+    r"|extended|original|radio|unplugged|rework|bootleg|vip|dub|remaster(?:ed)?|mono|stereo|sped|slowed|reverb"
+    r"|intro|outro|interlude|reprise|skit|a\s*cappella|acapella|theme|bonus|part|pt|vol|op|from|ost|soundtrack"
+    r"|lyrics?|video|audio|official|explicit|clean|single|album|ep|mv|english|spanish|japanese|korean|translation"
+    r"|sub|subs|unreleased|snippet|leak|tiktok|clip|visuali[sz]er|hd|hq|4k)\b"
+)
+
+
+def _title_bracket_artist(line: str) -> _Split | None:
+    match = _TRAIL_NAME_RE.match(line)
+    if not match:
+        return None
+    name, title = match.group("name").strip(), match.group("title").strip()
+    if title.count("(") != title.count(")"):
+        return None
+    words = name.split()
+    if not words or len(words) > 4 or _NOT_A_NAME_RE.search(name) or _title_words(name, True):
+        return None
+    if any(w[:1].islower() for w in words) or any(w.casefold() in _PROSE_WORDS for w in words):
+        return None  # a name is capitalised ("Ezra Lowe"; other scripts have no case)
+    if _sentence_like(title.split()):
+        return None
+    return _finish(name, title, "brackets_title_artist")
+
+
 # --- putting it together ---------------------------------------------------------------------
 _BOT_KEYWORDS_RE = re.compile(r"(?i)playing|listen|tune|air\b")
 _BOT_TEXT_RE = re.compile(
@@ -960,7 +1207,14 @@ _BOT_TEXT_RE = re.compile(
 )
 
 
+# Two songs related in one sentence ("X's "A" is a cover of Y's "B"", "A by X which samples B by Y"):
+# which one the post is about is a guess, so no claim.
+_RELATION_RE = re.compile(r"(?i)\b(?:(?:a|the)\s+cover\s+of|samples|sampling|interpolat(?:es|ing)|remake\s+of)\b")
+
+
 def _parse_line(line: str) -> _Split | None:
+    if ("ampl" in line or "over" in line or "nterpol" in line or "emake" in line) and _RELATION_RE.search(line):
+        return None
     if " by " in line.lower() and not _DASH_RE.search(line):
         quoted = _quoted_split(line)
         if quoted:
@@ -977,6 +1231,58 @@ def _parse_line(line: str) -> _Split | None:
     if " by " in line.lower():
         return _by_split(line)
     return None
+
+
+_PRONOUNS = frozenset(["i", "i'm", "i’m", "im"])
+_PARTICLE_WORDS = (
+    "a an the of for to in on at and or & n' 'n' y e de del la le el les los las da do dos das di von van der "
+    "den und et feat ft x vs with w/ is"
+)
+_PARTICLES = frozenset(_PARTICLE_WORDS.split())
+
+
+def _is_lower_word(word: str) -> bool:
+    """A word of a cased script written in lower case (other scripts have no case)."""
+    first = word.lstrip("\"“'‘([")[:1]
+    return first.isalpha() and first.islower()
+
+
+def _sentence_like(words: list[str]) -> bool:
+    """Reads as a sentence, not a title: five words or more, most of them lower-case, and either
+    nine words or more ("I predict my most played song will be ...") or a capitalised run at the
+    end after a lower-case word ("If you've never heard Sea of Joy"). Lower-case texts are often
+    titles themselves ("we found love", "the arms of the one who loves you")."""
+    if len(words) < 5:
+        return False
+    cased = [w for w in words if _is_cased_word(w)]
+    if sum(_is_lower_word(w) for w in cased) * 2 <= len(cased):
+        return False
+    # long, or a lower-case clause ending in a capitalised name ("If you've never heard Sea of Joy")
+    return len(words) >= 9 or bool(_trailing_title(" ".join(words)))
+
+
+def _is_cased_word(word: str) -> bool:
+    first = word.lstrip("\"“'‘([")[:1]
+    return first.isalpha() and first.lower() != first.upper()
+
+
+def _trailing_title(text: str) -> str:
+    """The capitalised run of words that ends a sentence-like text ("... prediction] Insane" ->
+    "Insane", "If you've never heard Sea of Joy" -> "Sea of Joy"); '' when there is none."""
+    words = text.split()
+    start = len(words)
+    while start > 0 and len(words) - start < 8:
+        word = words[start - 1]
+        if word[-1:] in ")]}#:" or word[:1] in "([{#@":
+            break
+        if _is_lower_word(word) and word.casefold() not in _PARTICLES:
+            break
+        start -= 1
+    while start < len(words) and (_is_lower_word(words[start]) or words[start].casefold() in _PRONOUNS):
+        start += 1  # a run starts with a capitalised word, not a particle or "I"
+    if start == 0 or start >= len(words):
+        return ""
+    return " ".join(words[start:])
 
 
 def _chatter(words: list[str]) -> bool:
@@ -1043,9 +1349,16 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
         match = pattern.search(body)
         if match:
             groups = match.groupdict()
-            title = groups.get("title") or groups.get("title2") or ""
-            artist = groups.get("artist") or groups.get("artist2") or ""
-            split = _finish(artist, title, rule, strict=False)
+            title_group = "title" if groups.get("title") else "title2"
+            artist_group = "artist" if groups.get("artist") else "artist2"
+            title = groups.get(title_group) or ""
+            artist = groups.get(artist_group) or ""
+            # a slot ends where the template's next word starts: its final full stop is the name's
+            # ("Zzyzx Rd.", "Fun."), except at the very end of a human-typed line
+            artist_bounded = rule in _AUTOMATED_TEMPLATES or bool(body[match.end(artist_group) :].strip())
+            if rule == "template_spotify_share" and ", " in artist:
+                artist = _first_share_artist(artist)
+            split = _finish(artist, title, rule, False, artist_bounded, True)
             if split:
                 break
 
@@ -1094,9 +1407,19 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
             split = _mention_order(split, stripped)
         if split is not None and not bot_format and " on " in low and _STATION_TAIL_RE.search(body):
             bot_format = True
-        if split is None:
+        if split is not None and split.rule.startswith(_SLOGAN_RULES) and _station_promo(split):
+            split, lines = None, []  # "Hitwave Radio - the best music all day!": a station promo
+            rule_none = "none_station"
+        if split is None and rule_none is None and len(lines) == 1 and lines[0].endswith((")", "]")):
+            split = _title_bracket_artist(lines[0])
+        if split is None and rule_none is None:
             query = _strip_wrap(" ".join(lines))
-            if (radio_station is not None and not query) or _STATION_ONLY_RE.match(query) or "📻" in text:
+            if (
+                (radio_station is not None and not query)
+                or _STATION_ONLY_RE.match(query)
+                or "📻" in text
+                or (("laying" in low or "LAYING" in body) and _NOW_ON_STATION_RE.match(body))
+            ):
                 rule_none = "none_station"
             elif query.startswith("¿") or query.endswith("?") or _chatter(query.split()):
                 rule_none = "none_chatter"
