@@ -71,6 +71,38 @@ def test_file_mode_cleans_in_order_and_reports_bad_lines(tmp_path: Path) -> None
     assert "field 'text' must be a string" in errors[4]
 
 
+def test_file_mode_cleans_posts_that_lack_metadata_and_writes_back_what_they_had(tmp_path: Path) -> None:
+    """Outside files are not always complete Post records: only the text is needed to clean."""
+    lines = [
+        {"post_id": "a", "text": "#NowPlaying Кино - Группа крови"},
+        {"id": 1234567890, "text": "Hello by Adele", "created_at": "Wed Oct 10 20:19:24 +0000 2018",
+         "source": "twitter", "author_id": None},
+        {"text": "Praise — Marvin Gaye (feat. Someone)"},
+        {"source": "x", "post_id": "no-text"},
+        *({"post_id": f"same-{i}", "text": f"Artist {i} - Title {i}"} for i in range(30)),
+    ]  # fmt: skip
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n", encoding="utf-8")
+    out = tmp_path / "parsed.jsonl"
+
+    result = _run("--in", str(posts), "--out", str(out))
+
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["post_id"] for r in records[:3]] == ["a", "1234567890", "line-3"]
+    assert (records[0]["artist"], records[0]["title"]) == ("Кино", "Группа крови")
+    assert (records[1]["artist"], records[1]["title"]) == ("Adele", "Hello")
+    # what the input had (or lacked) is written back, never a made-up value
+    assert (records[1]["source"], records[1]["created_at"], records[1]["author_id"]) == (
+        "twitter", "Wed Oct 10 20:19:24 +0000 2018", None,
+    )  # fmt: skip
+    assert records[0]["source"] is None and records[0]["created_at"] is None
+    # thirty posts without an author are not one busy automated account
+    assert not any(r["is_bot"] for r in records)
+    assert "line 4: missing field 'text'" in result.stderr
+    assert "33 without full Post metadata" in result.stderr
+
+
 def test_file_mode_unreadable_input_exits_1(tmp_path: Path) -> None:
     result = _run("--in", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "out.jsonl"))
     assert result.returncode == 1

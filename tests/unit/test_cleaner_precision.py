@@ -177,3 +177,25 @@ def test_handle_name(handle: str, name: str) -> None:
 )
 def test_spotify_version_spelling(title: str, spelled: str) -> None:
     assert spotify_version(title) == spelled
+
+
+@pytest.mark.parametrize(
+    ("text", "artist", "title", "rule"),
+    [
+        # a person's name on the right, none on the left: the title came first
+        ("Praise — Marvin Gaye https://t.co/x", "Marvin Gaye", "Praise", "dash_title_first_name"),
+        ("Zacazonapan - Antonio Zamora", "Antonio Zamora", "Zacazonapan", "dash_title_first_name"),
+        ("#NowPlaying Boogie Chillen - John Lee Hooker", "John Lee Hooker", "Boogie Chillen", "dash_title_first_name"),
+        # names on both sides, or a song named after a person: artist first stays the default
+        ("Michael Jackson - Billie Jean", "Michael Jackson", "Billie Jean", "dash"),
+        ("Chuck Berry - Johnny B. Goode", "Chuck Berry", "Johnny B. Goode", "dash"),
+        ("Weezer - Buddy Holly", "Weezer", "Buddy Holly", "dash"),
+        ("Kiss - Beth", "Kiss", "Beth", "dash"),
+        # a shouted title is not a name
+        ("Daft Punk - JOHN WICK", "Daft Punk", "JOHN WICK", "dash"),
+        ("Mandy Moore - Candy", "Mandy Moore", "Candy", "dash"),
+    ],
+)
+def test_given_name_decides_the_order(text: str, artist: str, title: str, rule: str) -> None:
+    parsed = clean_post(post(text))
+    assert (parsed.artist, parsed.title, parsed.rule) == (artist, title, rule)

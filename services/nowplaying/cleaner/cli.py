@@ -40,8 +40,9 @@ def _handle_file(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     kinds = ", ".join(f"{k}={v}" for k, v in sorted(summary.kinds.items()))
+    completed = f", {summary.completed} without full Post metadata" if summary.completed else ""
     print(
-        f"cleaned {summary.written} of {summary.lines} lines ({summary.rejected} refused)"
+        f"cleaned {summary.written} of {summary.lines} lines ({summary.rejected} refused{completed})"
         + (f": {kinds}" if kinds else ""),
         file=sys.stderr,
     )

@@ -939,7 +939,55 @@ def _split_two(left: str, right: str, rule: str) -> _Split | None:
         split = _finish(_mention_artist(right), left, rule + "_title_words")
         if split:
             return split
+    if (
+        rule != "colon"
+        and left_ev == right_ev == 0
+        and _person_name(right)
+        and not _starts_with_given_name(left)
+        and _title_words(right, True) == 0
+    ):
+        split = _finish(_mention_artist(right), left, rule + "_title_first_name")  # "Praise — Marvin Gaye"
+        if split:
+            return split
     return _finish(_mention_artist(left), right, rule)
+
+
+# Common given names (many languages): a side that reads "<Given name> <Surname>" names a person,
+# so it is the artist when the other side does not. Nicknames that are also song words ("Buddy",
+# "Sunny", "Rose") are left out: "Weezer - Buddy Holly" is a song named after a person.
+_GIVEN_NAMES = frozenset(
+    """
+    aaron adam adrian aidan alan albert alejandro alex alexander alexandra alfredo alice alicia amanda amy ana
+    andrea andrew angela anna anne anthony antonio arthur ashley barbara benjamin bernard beth betty bob brandon
+    brian bruce bruno camila carl carla carlos carmen caroline catherine charles charlie charlotte chris
+    christian christina christine christopher claire claudia craig cristina daniel daniela david deborah dennis
+    diana diego dolly donald donna dorothy douglas edward elena elizabeth ella ellie elton elvis emily emma eric
+    erik ethan eva fernando francesca francisco frank fred frederick gabriel gary george gerald gilberto giorgio
+    giovanni gloria grace gregory hannah harold harry heather helen henry hugo ian isaac isabel isabella jack
+    jackson jacob james jamie jane janet jason javier jean jeff jennifer jeremy jessica jim jimmy joan joao joe
+    john johnny jonathan jordan jorge jose joseph joshua juan julia julian justin karen katherine kathleen
+    kelly kenneth kevin kyle larry laura lauren leonard linda lisa louis lucas lucia luis luke marco marcus
+    margaret maria marie mario mark martin marvin mary matthew maurice megan melissa michael michelle miguel
+    nancy natalie nathan nicholas nicole noah oliver olivia oscar pablo patricia patrick paul paula pedro peter
+    philip rachel rafael ralph raymond rebecca ricardo richard robert roberto rodrigo roger ronald ruth ryan
+    samantha samuel sandra sara sarah scott sean sergio sharon simon sofia sophia stephanie stephen steve steven
+    susan taylor teresa thomas timothy tom tony victor victoria vincent walter wayne william willie zachary
+    """.split()  # noqa: SIM905
+)
+
+
+def _starts_with_given_name(part: str) -> bool:
+    words = part.split()
+    return bool(words) and words[0].casefold() in _GIVEN_NAMES
+
+
+def _person_name(part: str) -> bool:
+    """'Marvin Gaye', 'Antonio Zamora', 'John Lee Hooker': a given name then one or two capitalised
+    words, nothing else."""
+    words = part.split()
+    if not 2 <= len(words) <= 3 or not _starts_with_given_name(part):
+        return False
+    return all(w[:1].isupper() and w.isalpha() and not (len(w) > 1 and w.isupper()) for w in words)
 
 
 _LEAD_MENTION_RE = re.compile(r"^\s*[\"“'‘]?@(\w{1,30})\b\s*(\S.*)?$")

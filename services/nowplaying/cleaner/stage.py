@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from nowplaying.cleaner.core import clean_record, mark_rate_bots
 from nowplaying.common.lake import Batch, Lake
 from nowplaying.common.logging import get_logger
-from nowplaying.common.models import KINDS, PARSED_POST_FIELDS, ParsedPost, RecordError
+from nowplaying.common.models import KINDS, PARSED_POST_FIELDS, SOURCES, ParsedPost, RecordError, parse_rfc3339
 
 log = get_logger(__name__)
 
@@ -41,6 +41,7 @@ class LineOutcome:
     parsed: ParsedPost | None = None
     reason: str | None = None
     text: bytes = b""
+    echo: dict[str, Any] = field(default_factory=dict)  # --in/--out: input values written back as given
 
 
 @dataclass
@@ -59,8 +60,50 @@ def parsed_to_dict(parsed: ParsedPost) -> dict[str, Any]:
     return {name: getattr(parsed, name) for name in PARSED_POST_FIELDS}
 
 
-def clean_line(number: int, line: bytes) -> LineOutcome:
-    """Decode, validate and clean one JSONL line; never raises."""
+def _valid_source(value: Any) -> bool:
+    return isinstance(value, str) and value in SOURCES
+
+
+def _valid_time(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_rfc3339(value)
+    except (RecordError, ValueError):
+        return False
+    return True
+
+
+def complete_metadata(obj: Any, number: int) -> tuple[Any, dict[str, Any]]:
+    """For ``--in`` files: a post that has its ``text`` but lacks metadata the cleaner does not read
+    (``source``, ``post_id``, ``created_at``, ``author_id``), or holds it in another shape (an X
+    API ``id``, a date that is not RFC 3339, a source this project does not extract), is cleaned
+    anyway. Returns the object to validate and what to write back in the output instead of the
+    placeholders: the input's own values (``post_id`` falls back to ``id``, then ``line-N``)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        return obj, {}
+    completed = dict(obj)
+    echo: dict[str, Any] = {}
+    post_id = obj.get("post_id")
+    if not isinstance(post_id, str) or not post_id:
+        fallback = obj.get("id")
+        usable = isinstance(fallback, str | int) and not isinstance(fallback, bool) and str(fallback)
+        completed["post_id"] = echo["post_id"] = str(fallback) if usable else f"line-{number}"
+    if not isinstance(obj.get("author_id"), str):
+        # a distinct placeholder per line, so unknown authors never add up to one busy "bot"
+        completed["author_id"] = f"unknown-{number}"
+        echo["author_id"] = obj.get("author_id")
+    if not _valid_source(obj.get("source")):
+        completed["source"] = "sandbox"
+        echo["source"] = obj.get("source")
+    if not _valid_time(obj.get("created_at")):
+        completed["created_at"] = "1970-01-01T00:00:00Z"
+        echo["created_at"] = obj.get("created_at")
+    return completed, echo
+
+
+def clean_line(number: int, line: bytes, lenient: bool = False) -> LineOutcome:
+    """Decode, validate and clean one JSONL line; never raises. ``lenient``: see ``complete_metadata``."""
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -68,17 +111,32 @@ def clean_line(number: int, line: bytes) -> LineOutcome:
     try:
         return LineOutcome(number, parsed=clean_record(obj))
     except RecordError as exc:
+        if lenient and isinstance(obj, dict):
+            if not isinstance(obj.get("text"), str):
+                missing = "text" not in obj or obj["text"] is None
+                reason = "missing field 'text'" if missing else "field 'text' must be a string"
+                return LineOutcome(number, reason=reason, text=line)
+            completed, echo = complete_metadata(obj, number)
+            if echo:
+                return _clean_completed(number, line, completed, echo)
         return LineOutcome(number, reason=str(exc), text=line)
     except RecursionError:
         return LineOutcome(number, reason="record is nested too deeply", text=line)
 
 
-def clean_lines(lines: Iterable[tuple[int, bytes]]) -> Iterator[LineOutcome]:
+def _clean_completed(number: int, line: bytes, obj: dict[str, Any], echo: dict[str, Any]) -> LineOutcome:
+    try:
+        return LineOutcome(number, parsed=clean_record(obj), echo=echo)
+    except RecordError as exc:
+        return LineOutcome(number, reason=str(exc), text=line)
+
+
+def clean_lines(lines: Iterable[tuple[int, bytes]], lenient: bool = False) -> Iterator[LineOutcome]:
     """Clean numbered lines in order; authors posting faster than a person can are marked as bots
     within windows of ``RATE_WINDOW_POSTS`` posts."""
     window: list[LineOutcome] = []
     for number, line in lines:
-        window.append(clean_line(number, line))
+        window.append(clean_line(number, line, lenient))
         if len(window) >= RATE_WINDOW_POSTS:
             yield from _flush(window)
             window = []
@@ -222,6 +280,7 @@ class FileSummary:
     lines: int = 0
     written: int = 0
     rejected: int = 0
+    completed: int = 0  # lines cleaned although they lacked Post metadata (see complete_metadata)
     kinds: dict[str, int] = field(default_factory=dict)
 
 
@@ -245,13 +304,15 @@ def clean_file(in_path: str, out_path: str, errors: IO[str] | None = None) -> Fi
         out = open(tmp, "wb")  # noqa: SIM115 - closed in the finally below, renamed only when complete
     try:
         try:
-            for outcome in clean_lines(_numbered(handle)):
+            for outcome in clean_lines(_numbered(handle), lenient=True):
                 summary.lines += 1
                 if outcome.parsed is None:
                     summary.rejected += 1
                     errors.write(f"line {outcome.line}: {outcome.reason}\n")
                     continue
-                out.write(orjson.dumps(parsed_to_dict(outcome.parsed)))
+                if outcome.echo:
+                    summary.completed += 1
+                out.write(orjson.dumps({**parsed_to_dict(outcome.parsed), **outcome.echo}))
                 out.write(b"\n")
                 summary.written += 1
                 kind = outcome.parsed.kind
