@@ -36,8 +36,11 @@ ORDER = [
     ("The Kills - Doing It to Death", "The Kills", "Doing It to Death", "dash"),
     ("Built to Spill - Carry the Zero", "Built to Spill", "Carry the Zero", "dash"),
     # the side a mention in the post spells is the artist
-    ("Just released! Minx - Emily Justin https://t.co/K8nJ9X3O84 @itsemilyjustin", "Emily Justin", "Minx",
+    ("Just released! Minx - Zayde Wolf https://t.co/K8nJ9X3O84 @zaydewolf", "Zayde Wolf", "Minx",
      "dash_title_mention"),
+    # ... and a given name says the same ("Emily Justin" reads as a person, "Minx" does not)
+    ("Just released! Minx - Emily Justin https://t.co/K8nJ9X3O84 @itsemilyjustin", "Emily Justin", "Minx",
+     "dash_title_first_name"),
     # colon posts keep "Artist: Title" even with title words on the left
     ("Tears for Fears:\n  🎵 Pale shelter\n#NowPlaying", "Tears for Fears", "Pale shelter", "colon"),
 ]  # fmt: skip
