@@ -199,3 +199,26 @@ def test_spotify_version_spelling(title: str, spelled: str) -> None:
 def test_given_name_decides_the_order(text: str, artist: str, title: str, rule: str) -> None:
     parsed = clean_post(post(text))
     assert (parsed.artist, parsed.title, parsed.rule) == (artist, title, rule)
+
+
+@pytest.mark.parametrize(
+    ("text", "artist", "title"),
+    [
+        # guests tagged by handle inside the title's guest bracket are named, and the post is a song
+        ("Future - Life Is Good (feat. @Drake) #NowPlaying", "Future", "Life Is Good (feat. Drake)"),
+        ("#NowPlaying @Future - Life Is Good (with @Drake & @LilBabyMusic)", "Future",
+         "Life Is Good (with Drake & LilBaby)"),
+        # "vibing to", "jamming to" frame the song like "listening to"
+        ("Currently vibing to Blinding Lights by The Weeknd 🔥🔥 #NowPlaying", "The Weeknd", "Blinding Lights"),
+        ("Just jamming to Africa by Toto", "Toto", "Africa"),
+        ("Dancing to Dancing Queen by ABBA", "ABBA", "Dancing Queen"),
+        # a comment after the title is not the title; a title's own "!... I Did It Again" is
+        ("#NowPlaying Outkast - Hey Ya! I love this track so much, takes me back to high school", "Outkast", "Hey Ya!"),
+        ("#NowPlaying Queen - Bohemian Rhapsody. what a song, honestly the best one ever", "Queen",
+         "Bohemian Rhapsody"),
+        ("#NowPlaying Britney Spears - Oops!... I Did It Again", "Britney Spears", "Oops!... I Did It Again"),
+    ],
+)  # fmt: skip
+def test_framing_guests_and_comments(text: str, artist: str, title: str) -> None:
+    parsed = clean_post(post(text))
+    assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title)

@@ -164,8 +164,10 @@ _FRAME_BY_RE = re.compile(r"\s(?:de|di|par|von)\s(?!.*\s(?:de|di|par|von)\s)")
 _FRAME_TAIL_RE = re.compile(r"(?i)\s+(?:agora|ahora|maintenant|adesso|jetzt|gerade)\s*$")
 _FRAME_FIRST = frozenset("jJeEsSaAoOiIhHсС今지أ")
 _LEAD_VERB_RE = re.compile(
-    r"(?i)^(?:\d{1,3}[.)]\s+|(?:(?:i['’]?m\s+|currently\s+|now\s+)?listening\s+to|stream|listen\s+to|check\s+out|new|out\s+now|premiere|bumping|blasting)\s*:?\s+)"
+    r"(?i)^(?:\d{1,3}[.)]\s+|(?:(?:i['’]?m\s+|currently\s+|now\s+|just\s+)?(?:listening|vibing|jamming|grooving|bopping"
+    r"|dancing|chilling|rocking\s+out|singing\s+along)\s+to|stream|listen\s+to|check\s+out|new|out\s+now|premiere|bumping|blasting)\s*:?\s+)"
 )
+_LEAD_VERB_FIRST = frozenset("0123456789sSlLcCnNoObBiIjJvVgGdDrR")
 # Words that make an "artist" candidate read as a sentence ("You can stream my song").
 _PROSE_WORDS = frozenset(
     [
@@ -412,7 +414,7 @@ def _clean_line(line: str) -> str:
         if key in low:
             line = _NOISE_PHRASES_RE.sub(" ", line)
             break
-    if line[:1] in "0123456789sSlLcCnNoObB" or line[1:2] in "0123456789sSlLcCnNoObB":
+    if line[:1] in _LEAD_VERB_FIRST or line[1:2] in _LEAD_VERB_FIRST:
         line = _LEAD_VERB_RE.sub("", line.lstrip())
     if line[:1] in _FRAME_FIRST or line[1:2] in _FRAME_FIRST:
         frame = _FRAME_RE.match(line)
@@ -814,9 +816,35 @@ def spotify_version(title: str) -> str:
     return f"{head} - {tag}" if head else title
 
 
+# A guest bracket in a title; the guests it tags are named by their handles.
+_GUEST_BRACKET_RE = re.compile(r"(?i)[(\[]\s*(?:feat\.?|ft\.?|featuring|with|w/)[^)\]]*[)\]]")
+
+
+def _guest_names(match: re.Match[str]) -> str:
+    return _MENTION_RE.sub(_handle_name_sub, match.group())
+
+
+_TITLE_SENTENCE_END_RE = re.compile(r"(?<=[!?.])\s+(?=\S)")
+
+
+def _cut_title_comment(title: str) -> str:
+    """'Hey Ya! I love this track so much, takes me back': a comment after the title's last word
+    goes (a sentence of four words or more, mostly lower case); "Oops!... I Did It Again" stays."""
+    for match in _TITLE_SENTENCE_END_RE.finditer(title):
+        rest = title[match.end() :].split()
+        cased = [w for w in rest if _is_cased_word(w)]
+        lower = sum(_is_lower_word(w) for w in cased)
+        if len(rest) >= 4 and lower * 2 > len(cased):
+            head = title[: match.start()]
+            return head[:-1] if head.endswith(".") and not _abbreviation_dot(head, len(head) - 1) else head
+    return title
+
+
 def _finish(
     artist: str, title: str, rule: str, strict: bool = True, keep_artist_dot: bool = False, keep_title_dot: bool = False
 ) -> _Split | None:
+    if "@" in title:
+        title = _GUEST_BRACKET_RE.sub(_guest_names, title)  # "Life Is Good (feat. @Drake)"
     if strict and "@" in title and _MENTION_RE.search(title):
         return None  # "CEO of @3musicAwards": a title does not tag an account
     if "@" in artist:
@@ -830,6 +858,8 @@ def _finish(
         title = _STATION_TAIL_RE.sub("", title)
     if title[-1:] in _TRAIL_END or " on " in title or " via " in title or " On " in title or " Via " in title:
         title = _TRAIL_NOISE_RE.sub("", title)
+    if strict and (". " in title or "! " in title or "? " in title):
+        title = _cut_title_comment(title)
     title = _strip_wrap(title, keep_title_dot)
     if strict and title[-1:] in ")]":
         title = spotify_version(title)
