@@ -222,3 +222,18 @@ def test_given_name_decides_the_order(text: str, artist: str, title: str, rule: 
 def test_framing_guests_and_comments(text: str, artist: str, title: str) -> None:
     parsed = clean_post(post(text))
     assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title)
+
+
+@pytest.mark.parametrize(
+    ("text", "artist", "title"),
+    [
+        ("(Now Playing) Fleetwood Mac - Dreams", "Fleetwood Mac", "Dreams"),
+        ("【Now Playing】 米津玄師 - Lemon", "米津玄師", "Lemon"),
+        ("[ON AIR] Fleetwood Mac - Dreams", "Fleetwood Mac", "Dreams"),
+        ("np Fleetwood Mac – Dreams", "Fleetwood Mac", "Dreams"),
+        ("[Fleetwood Mac] Dreams", "Fleetwood Mac", "Dreams"),  # a bracket that holds a name still names the artist
+    ],
+)
+def test_now_playing_markers_are_not_names(text: str, artist: str, title: str) -> None:
+    parsed = clean_post(post(text))
+    assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title)

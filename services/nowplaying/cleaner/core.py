@@ -165,7 +165,7 @@ _FRAME_TAIL_RE = re.compile(r"(?i)\s+(?:agora|ahora|maintenant|adesso|jetzt|gera
 _FRAME_FIRST = frozenset("jJeEsSaAoOiIhHсС今지أ")
 _LEAD_VERB_RE = re.compile(
     r"(?i)^(?:\d{1,3}[.)]\s+|(?:(?:i['’]?m\s+|currently\s+|now\s+|just\s+)?(?:listening|vibing|jamming|grooving|bopping"
-    r"|dancing|chilling|rocking\s+out|singing\s+along)\s+to|stream|listen\s+to|check\s+out|new|out\s+now|premiere|bumping|blasting)\s*:?\s+)"
+    r"|dancing|chilling|rocking\s+out|singing\s+along)\s+to|np|stream|listen\s+to|check\s+out|new|out\s+now|premiere|bumping|blasting)\s*:?\s+)"
 )
 _LEAD_VERB_FIRST = frozenset("0123456789sSlLcCnNoObBiIjJvVgGdDrR")
 # Words that make an "artist" candidate read as a sentence ("You can stream my song").
@@ -1400,6 +1400,9 @@ _HANDLE_RE = re.compile(r"@(\w{3,30})")
 _ORDER_RULES = frozenset(["dash", "separator", "colon"])
 
 
+_MARKER_BRACKET_RE = re.compile(r"(?i)[\[(【]\s*(?:now\s*playing|np|on\s*air|now\s*on\s*air)\s*:?\s*[\])】]\s*:?")
+
+
 def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
     """The pure decision for a post's text and URLs (no account information)."""
     urls = list(urls)
@@ -1415,6 +1418,9 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
     body = _URL_RE.sub(" ", stripped) if ("/" in stripped or "spotify:" in stripped or "www." in stripped) else stripped
     low = body.lower()
     bot_format = ("play" in low or "listen" in low or "tune" in low or "air" in low) and bool(_BOT_TEXT_RE.search(body))
+    if ("[" in body or "(" in body or "【" in body) and _MARKER_BRACKET_RE.search(body):
+        body = _MARKER_BRACKET_RE.sub(" ", body)  # "[Now Playing] Artist / Title": a marker, not a name
+        low = body.lower()
     if body.startswith("@"):
         body = _REPLY_PREFIX_RE.sub("", body, count=1)
         low = body.lower()
