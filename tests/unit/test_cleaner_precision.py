@@ -237,3 +237,31 @@ def test_framing_guests_and_comments(text: str, artist: str, title: str) -> None
 def test_now_playing_markers_are_not_names(text: str, artist: str, title: str) -> None:
     parsed = clean_post(post(text))
     assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Good morning everyone! #nowplaying", "none_chatter"),
+        ("Happy Friday y'all #NowPlaying", "none_chatter"),
+        ("#NowPlaying Zelda: Tears of the Kingdom", "none_game"),
+        ("Now playing: Elden Ring", "none_game"),
+        ("#NowPlaying Call of Duty: Modern Warfare II", "none_game"),
+    ],
+)
+def test_greetings_and_games_are_not_songs(text: str, rule: str) -> None:
+    parsed = clean_post(post(text))
+    assert (parsed.kind, parsed.rule) == ("none", rule)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("#NowPlaying Hello", "query"),  # a greeting alone is a title
+        ("#NowPlaying Hey Jude", "query"),
+        ("#NowPlaying Koji Kondo - Zelda's Lullaby", "parsed"),  # game music is music
+        ("Good Morning by Kanye West", "parsed"),
+    ],
+)
+def test_song_titles_that_look_like_greetings_or_games_stay_songs(text: str, kind: str) -> None:
+    assert clean_post(post(text)).kind == kind

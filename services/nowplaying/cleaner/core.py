@@ -451,6 +451,14 @@ _NONE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"(?i)#?\b(?:xbox(?:\s*one|\s*series\s*[xs])?|playstation|ps[345]|nintendo|switch\s*oled|steam\s*deck"
             r"|#?gaming|gamer|video\s*game|twitch|speedrun|nowgaming|game\s*pass|on\s+steam|achievement)\b"
+            # a post that opens with a game's name is about the game ("Koji Kondo - Zelda's Lullaby" is
+            # music); franchises whose names are song titles too ("Halo", "Destiny") are left out
+            r"|^\s*(?:[#@]\w+[\s:,.!-]*)*(?:(?:now\s*)?playing\s*:?\s*)?"
+            r"(?:zelda|call\s+of\s+duty|mario\s+kart|super\s+mario|fortnite|minecraft|final\s+fantasy|pok[eé]mon"
+            r"|overwatch|valorant|league\s+of\s+legends|grand\s+theft\s+auto|gta\s*(?:v|5|vi|6)|red\s+dead"
+            r"|god\s+of\s+war|animal\s+crossing|baldur['’]?s\s+gate|cyberpunk\s+2077|apex\s+legends|elden\s+ring"
+            r"|hogwarts\s+legacy|resident\s+evil|assassin['’]?s\s+creed|street\s+fighter|smash\s+bros|stardew\s+valley"
+            r"|genshin\s+impact|world\s+of\s+warcraft)\b"
         ),
     ),
     ("none_film", re.compile(r"(?i)#?\b(?:movie|film|cinema|imdb|letterboxd|trailer)\b")),
@@ -512,7 +520,10 @@ _NONE_KEYS = (
     "watch", "tv", "series", "episode", "season", "netflix", "hulu", "hbo", "disney", "prime", "xbox",
     "playstation", "ps3", "ps4", "ps5", "nintendo", "switch", "steam", "gam", "twitch", "speedrun",
     "achievement", "podcast", "audiobook", "audible", "movie", "film", "cinema", "imdb", "letterboxd",
-    "trailer", "s0", "s1", "s2",
+    "trailer", "s0", "s1", "s2", "zelda", "call of duty", "mario", "fortnite", "minecraft", "final fantasy",
+    "pok", "overwatch", "valorant", "league of", "theft auto", "gta", "red dead", "god of war", "crossing",
+    "baldur", "cyberpunk", "apex", "elden", "hogwarts", "resident evil", "creed", "street fighter", "smash",
+    "stardew", "genshin", "warcraft",
 )  # fmt: skip
 
 
@@ -1363,6 +1374,26 @@ def _trailing_title(text: str) -> str:
     return " ".join(words[start:])
 
 
+# A greeting is chatter even when capitalised ("Good morning everyone!", "Happy Friday y'all").
+_GREETING_RE = re.compile(
+    r"(?i)^(?:good\s+(?:morning|night|evening|afternoon)|happy\s+(?:monday|tuesday|wednesday|thursday|friday"
+    r"|saturday|sunday|weekend|new\s+year|holidays|birthday)|hello|hi|hey|gm|gn|buenos\s+d[ií]as|buenas\s+noches"
+    r"|bonjour|guten\s+morgen|bom\s+dia|boa\s+noite|おはよう|こんばんは)(?:\W|$)"
+)
+_AUDIENCE_RE = re.compile(r"(?i)\b(?:everyone|everybody|y['’]?all|friends|fam|twitter|guys|folks|people)\b")
+
+
+def _greeting(query: str) -> bool:
+    """'Good morning everyone!', 'Happy Friday y'all': a greeting to an audience, or in a sentence
+    ("Hello" and "Hey Jude" alone are titles)."""
+    if not _GREETING_RE.match(query):
+        return False
+    words = query.split()
+    if _AUDIENCE_RE.search(query):
+        return True
+    return len(words) >= 3 and sum(_is_lower_word(w) for w in words) * 2 > len(words)
+
+
 def _chatter(words: list[str]) -> bool:
     """A sentence, not a song: two prose words, or one in a mostly lower-case text of three words or
     more ("nothing, my headphones broke", "drop your below"); titles are usually capitalised."""
@@ -1505,7 +1536,7 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
                 or (("laying" in low or "LAYING" in body) and _NOW_ON_STATION_RE.match(body))
             ):
                 rule_none = "none_station"
-            elif query.startswith("¿") or query.endswith("?") or _chatter(query.split()):
+            elif query.startswith("¿") or query.endswith("?") or _chatter(query.split()) or _greeting(query):
                 rule_none = "none_chatter"
             elif query and not _only_residue(query) and len(query.split()) <= MAX_QUERY_WORDS:
                 if track_id is not None:
