@@ -265,3 +265,18 @@ def test_greetings_and_games_are_not_songs(text: str, rule: str) -> None:
 )
 def test_song_titles_that_look_like_greetings_or_games_stay_songs(text: str, kind: str) -> None:
     assert clean_post(post(text)).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("can't sleep again... #NowPlaying", "none"),
+        ("今日の作業用BGM何にしよう #nowplaying", "none"),
+        ("この曲ほんとに最高です #nowplaying", "none"),
+        ("#NowPlaying Wake Me Up When September Ends...", "query"),  # a capitalised title trailing off
+        ("#NowPlaying ocean eyes...", "query"),
+        ("#NowPlaying 夜に駆ける", "query"),
+    ],
+)
+def test_sentence_endings_are_chatter(text: str, kind: str) -> None:
+    assert clean_post(post(text)).kind == kind

@@ -1383,6 +1383,20 @@ _GREETING_RE = re.compile(
 _AUDIENCE_RE = re.compile(r"(?i)\b(?:everyone|everybody|y['’]?all|friends|fam|twitter|guys|folks|people)\b")
 
 
+# Sentence endings: a trailing ellipsis on an all lower-case text ("can't sleep again..."), Japanese
+# sentence-final forms ("何にしよう", "いい曲だね", "最高です").
+_SENTENCE_TAIL_RE = re.compile(r"(?:しよう|かな|よね|だね|だよ|です|ます|ました|でした)[!！?？。…w笑]*$")
+
+
+def _sentence_tail(query: str) -> bool:
+    if _SENTENCE_TAIL_RE.search(query):
+        return True
+    if not query.endswith(("...", "…")):
+        return False
+    cased = [w for w in query.split() if _is_cased_word(w)]
+    return len(cased) >= 3 and all(_is_lower_word(w) for w in cased)
+
+
 def _greeting(query: str) -> bool:
     """'Good morning everyone!', 'Happy Friday y'all': a greeting to an audience, or in a sentence
     ("Hello" and "Hey Jude" alone are titles)."""
@@ -1536,7 +1550,13 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
                 or (("laying" in low or "LAYING" in body) and _NOW_ON_STATION_RE.match(body))
             ):
                 rule_none = "none_station"
-            elif query.startswith("¿") or query.endswith("?") or _chatter(query.split()) or _greeting(query):
+            elif (
+                query.startswith("¿")
+                or query.endswith("?")
+                or _chatter(query.split())
+                or _greeting(query)
+                or _sentence_tail(_EDGE_TAGS_RE.sub(" ", body).strip())
+            ):
                 rule_none = "none_chatter"
             elif query and not _only_residue(query) and len(query.split()) <= MAX_QUERY_WORDS:
                 if track_id is not None:
