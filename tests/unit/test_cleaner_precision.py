@@ -280,3 +280,16 @@ def test_song_titles_that_look_like_greetings_or_games_stay_songs(text: str, kin
 )
 def test_sentence_endings_are_chatter(text: str, kind: str) -> None:
     assert clean_post(post(text)).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "artist", "title"),
+    [
+        ("Ich höre gerade Atemlos durch die Nacht von Helene Fischer", "Helene Fischer", "Atemlos durch die Nacht"),
+        ("Ich höre gerade Rammstein - Sonne", "Rammstein", "Sonne"),
+        ("Lagi dengerin Tulus - Hati-Hati di Jalan", "Tulus", "Hati-Hati di Jalan"),
+    ],
+)
+def test_more_listening_frames(text: str, artist: str, title: str) -> None:
+    parsed = clean_post(post(text))
+    assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title)

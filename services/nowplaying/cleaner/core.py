@@ -156,13 +156,13 @@ _REPLY_PREFIX_RE = re.compile(r"^(?:\s*@\w+(?:@[\w.-]+\w)?)+(?![\w@]|\s*[-–—
 # "Listening to" framed in other languages; in es/fr/it/pt the frame's "de"/"di"/"par" means "by"
 # ("Escuchando Noche de Verano de Rocío Núñez", "J'écoute Sal Rota de La Sonora Dorada").
 _FRAME_RE = re.compile(
-    r"(?i)^\s*(?:(?P<by>j['’]\s?écoute|j['’]\s?ecoute|(?:estoy\s+)?escuchando|(?:sto\s+)?ascoltando|(?:estou\s+)?ouvindo)"
-    r"|ich\s+höre(?:\s+gerade)?|höre\s+gerade|jetzt\s+läuft\s*:?|сейчас\s+(?:играет|слушаю)\s*:?|слушаю|今聴いてる|"
+    r"(?i)^\s*(?:(?P<by>j['’]\s?écoute|j['’]\s?ecoute|(?:estoy\s+)?escuchando|(?:sto\s+)?ascoltando|(?:estou\s+)?ouvindo"
+    r"|ich\s+höre(?:\s+gerade)?|höre\s+gerade)|jetzt\s+läuft\s*:?|(?:lagi|sedang)\s+(?:dengerin|dengar|mendengarkan)\s*:?|сейчас\s+(?:играет|слушаю)\s*:?|слушаю|今聴いてる|"
     r"지금\s+듣는\s+노래|أستمع\s+الآن\s+إلى)\s+"
 )
 _FRAME_BY_RE = re.compile(r"\s(?:de|di|par|von)\s(?!.*\s(?:de|di|par|von)\s)")
 _FRAME_TAIL_RE = re.compile(r"(?i)\s+(?:agora|ahora|maintenant|adesso|jetzt|gerade)\s*$")
-_FRAME_FIRST = frozenset("jJeEsSaAoOiIhHсС今지أ")
+_FRAME_FIRST = frozenset("jJeEsSaAoOiIhHlLсС今지أ")
 _LEAD_VERB_RE = re.compile(
     r"(?i)^(?:\d{1,3}[.)]\s+|(?:(?:i['’]?m\s+|currently\s+|now\s+|just\s+)?(?:listening|vibing|jamming|grooving|bopping"
     r"|dancing|chilling|rocking\s+out|singing\s+along)\s+to|np|stream|listen\s+to|check\s+out|new|out\s+now|premiere|bumping|blasting)\s*:?\s+)"
