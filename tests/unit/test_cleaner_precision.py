@@ -293,3 +293,16 @@ def test_sentence_endings_are_chatter(text: str, kind: str) -> None:
 def test_more_listening_frames(text: str, artist: str, title: str) -> None:
     parsed = clean_post(post(text))
     assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title)
+
+
+@pytest.mark.parametrize(
+    ("text", "artist", "title"),
+    [
+        ("I’m listening to TSUKI by 安室奈美恵 http://t.co/4FynHJmArM via @lastfm | what an amazing vocal by namie.",
+         "安室奈美恵", "TSUKI"),
+        ("I’m listening to Stand By Me by Ben E. King http://t.co/x via @lastfm", "Ben E. King", "Stand By Me"),
+    ],
+)  # fmt: skip
+def test_lastfm_comment_after_the_template_is_not_the_song(text: str, artist: str, title: str) -> None:
+    parsed = clean_post(post(text))
+    assert (parsed.artist, parsed.title, parsed.rule) == (artist, title, "template_lastfm")

@@ -565,7 +565,9 @@ _TEMPLATES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     (
         "template_lastfm",
         re.compile(
-            r"(?i)^(?=.*last\.?fm).*?\bI(?:['’]m| am) listening to (?P<title>.+) by (?P<artist>.+?)"
+            # the title never runs past "via @lastfm" (a comment after it may hold another "by")
+            r"(?i)^(?=.*last\.?fm).*?\bI(?:['’]m| am) listening to (?P<title>(?:(?!\s+via\s+@?last\.?fm\b).)+)"
+            r" by (?P<artist>.+?)"
             r"(?:\s+via\s+@?last\.?fm\b|\s+on\s+#?last\.?fm\b|\s*$)"
         ),
         "last",
