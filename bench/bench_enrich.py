@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,17 +35,12 @@ import requests
 
 from bench.common import Result, progress, timed
 from bench.seed_cleaning import entity_spans, seed_clean
+from tests.support.net import free_port
 
 BATCH_SIZE = 1000
 PROJECT = Path(__file__).resolve().parent.parent
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -55,7 +49,7 @@ def sandbox() -> Iterator[str]:
     if os.environ.get("SANDBOX_URL"):
         yield os.environ["SANDBOX_URL"].rstrip("/")
         return
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ, SANDBOX_PORT=str(port), SANDBOX_HOST="127.0.0.1", SANDBOX_DEV_MODE="true", LOG_LEVEL="WARNING"
     )

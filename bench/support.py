@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import threading
 import time
@@ -16,14 +15,10 @@ from typing import Any
 
 import psutil
 
+from tests.support.net import free_port
+
 PROJECT = Path(__file__).resolve().parent.parent
 NOWPLAYING = str(PROJECT / ".venv" / "bin" / "nowplaying")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from nowplaying.common.config import Settings
 from nowplaying.gateway.app import create_app
 
 from tests.fixtures_gateway import GatewayClient, ServerThread, make_play
+from tests.support.net import free_port
 
 
 def test_status_lists_every_stage_with_its_last_run(gateway: GatewayClient) -> None:
@@ -113,16 +113,9 @@ def test_metrics_count_requests_by_route_template(gateway: GatewayClient) -> Non
     assert "unknown-1" not in text and "all.php" not in text  # never the raw path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_without_cassandra_the_gateway_lives_but_is_not_ready(tmp_path: Path) -> None:
     dead = Settings(
-        cassandra_hosts=f"127.0.0.1:{_free_port()}", cassandra_connect_timeout_s=0.5, frontend_dist=tmp_path / "none"
+        cassandra_hosts=f"127.0.0.1:{free_port()}", cassandra_connect_timeout_s=0.5, frontend_dist=tmp_path / "none"
     )
     with ServerThread(create_app(dead)) as server:
         base = server.base_url

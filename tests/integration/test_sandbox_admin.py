@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +12,8 @@ import orjson
 import pytest
 import requests
 from nowplaying.common.models import Post, parse_rfc3339
+
+from tests.support.net import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 NOWPLAYING = [str(PROJECT / ".venv" / "bin" / "python"), "-m", "nowplaying.cli"]
@@ -92,14 +93,8 @@ def test_live_posts_appear_over_time_and_polling_sees_them(sandbox_server: Any) 
         live.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_the_command_prints_the_base_urls_and_serves() -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SANDBOX_INITIAL_POSTS": "40", "LOG_FORMAT": "text"}
     process = subprocess.Popen(
         [*NOWPLAYING, "sandbox", "--port", str(port), "--dev-mode", "off", "--faults", "bluesky:503:n1"],
