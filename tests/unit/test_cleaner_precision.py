@@ -306,3 +306,20 @@ def test_more_listening_frames(text: str, artist: str, title: str) -> None:
 def test_lastfm_comment_after_the_template_is_not_the_song(text: str, artist: str, title: str) -> None:
     parsed = clean_post(post(text))
     assert (parsed.artist, parsed.title, parsed.rule) == (artist, title, "template_lastfm")
+
+
+def test_a_repeated_text_gets_the_same_answer_and_its_own_bot_flag() -> None:
+    text = "#NowPlaying Daft Punk - Get Lucky (Radio Edit)"
+    person = post(text, post_id="1", raw={"source": "Twitter for iPhone"})
+    station = post(text, post_id="2", raw={"source": "SAM Broadcaster"})
+    first, again, fresh = clean_post(person), clean_post(person), clean_post(person, cache=False)
+    assert first == again == fresh
+    assert (first.artist, first.title, first.is_bot) == ("Daft Punk", "Get Lucky - Radio Edit", False)
+    # the text's decision is shared, the account's is not
+    relayed = clean_post(station)
+    assert (relayed.post_id, relayed.artist, relayed.title, relayed.is_bot) == (
+        "2",
+        "Daft Punk",
+        "Get Lucky - Radio Edit",
+        True,
+    )

@@ -40,12 +40,14 @@ __all__ = [
     "clean_post",
     "clean_record",
     "clean_text",
+    "clear_text_cache",
     "detect_bot",
     "handle_name",
     "mark_rate_bots",
     "normalize_text",
     "spotify_track_id_of",
     "spotify_version",
+    "text_cache_stats",
 ]
 
 # --- limits ----------------------------------------------------------------------------------
@@ -167,7 +169,12 @@ _LEAD_VERB_RE = re.compile(
     r"(?i)^(?:\d{1,3}[.)]\s+|(?:(?:i['’]?m\s+|currently\s+|now\s+|just\s+)?(?:listening|vibing|jamming|grooving|bopping"
     r"|dancing|chilling|rocking\s+out|singing\s+along)\s+to|np|stream|listen\s+to|check\s+out|new|out\s+now|premiere|bumping|blasting)\s*:?\s+)"
 )
-_LEAD_VERB_FIRST = frozenset("0123456789sSlLcCnNoObBiIjJvVgGdDrR")
+# Cheap test before _LEAD_VERB_RE: how a line it could change starts (lower-cased).
+_LEAD_VERB_PREFIXES = (
+    "i'm", "i’m", "im ", "currently", "now", "just", "listening", "vibing", "jamming", "grooving", "bopping",
+    "dancing", "chilling", "rocking", "singing", "np", "stream", "listen", "check", "new", "out now", "premiere",
+    "bumping", "blasting", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+)  # fmt: skip
 # Words that make an "artist" candidate read as a sentence ("You can stream my song").
 _PROSE_WORDS = frozenset(
     [
@@ -414,8 +421,9 @@ def _clean_line(line: str) -> str:
         if key in low:
             line = _NOISE_PHRASES_RE.sub(" ", line)
             break
-    if line[:1] in _LEAD_VERB_FIRST or line[1:2] in _LEAD_VERB_FIRST:
-        line = _LEAD_VERB_RE.sub("", line.lstrip())
+    lead = line.lstrip()
+    if lead[:10].lower().startswith(_LEAD_VERB_PREFIXES):
+        line = _LEAD_VERB_RE.sub("", lead)
     if line[:1] in _FRAME_FIRST or line[1:2] in _FRAME_FIRST:
         frame = _FRAME_RE.match(line)
         if frame:
@@ -451,14 +459,6 @@ _NONE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"(?i)#?\b(?:xbox(?:\s*one|\s*series\s*[xs])?|playstation|ps[345]|nintendo|switch\s*oled|steam\s*deck"
             r"|#?gaming|gamer|video\s*game|twitch|speedrun|nowgaming|game\s*pass|on\s+steam|achievement)\b"
-            # a post that opens with a game's name is about the game ("Koji Kondo - Zelda's Lullaby" is
-            # music); franchises whose names are song titles too ("Halo", "Destiny") are left out
-            r"|^\s*(?:[#@]\w+[\s:,.!-]*)*(?:(?:now\s*)?playing\s*:?\s*)?"
-            r"(?:zelda|call\s+of\s+duty|mario\s+kart|super\s+mario|fortnite|minecraft|final\s+fantasy|pok[eé]mon"
-            r"|overwatch|valorant|league\s+of\s+legends|grand\s+theft\s+auto|gta\s*(?:v|5|vi|6)|red\s+dead"
-            r"|god\s+of\s+war|animal\s+crossing|baldur['’]?s\s+gate|cyberpunk\s+2077|apex\s+legends|elden\s+ring"
-            r"|hogwarts\s+legacy|resident\s+evil|assassin['’]?s\s+creed|street\s+fighter|smash\s+bros|stardew\s+valley"
-            r"|genshin\s+impact|world\s+of\s+warcraft)\b"
         ),
     ),
     ("none_film", re.compile(r"(?i)#?\b(?:movie|film|cinema|imdb|letterboxd|trailer)\b")),
@@ -520,19 +520,28 @@ _NONE_KEYS = (
     "watch", "tv", "series", "episode", "season", "netflix", "hulu", "hbo", "disney", "prime", "xbox",
     "playstation", "ps3", "ps4", "ps5", "nintendo", "switch", "steam", "gam", "twitch", "speedrun",
     "achievement", "podcast", "audiobook", "audible", "movie", "film", "cinema", "imdb", "letterboxd",
-    "trailer", "s0", "s1", "s2", "zelda", "call of duty", "mario", "fortnite", "minecraft", "final fantasy",
-    "pok", "overwatch", "valorant", "league of", "theft auto", "gta", "red dead", "god of war", "crossing",
-    "baldur", "cyberpunk", "apex", "elden", "hogwarts", "resident evil", "creed", "street fighter", "smash",
-    "stardew", "genshin", "warcraft",
+    "trailer", "s0", "s1", "s2",
 )  # fmt: skip
+_NONE_KEYS_RE = re.compile("|".join(map(re.escape, _NONE_KEYS)))
+
+
+# A post that opens with a game's name is about the game ("Koji Kondo - Zelda's Lullaby" is music);
+# franchises whose names are song titles too ("Halo", "Destiny") are left out.
+_GAME_TITLE_RE = re.compile(
+    r"(?i)^\s*(?:[#@]\w+[\s:,.!-]*)*(?:(?:now\s*)?playing\s*:?\s*)?"
+    r"(?:zelda|call\s+of\s+duty|mario\s+kart|super\s+mario|fortnite|minecraft|final\s+fantasy|pok[eé]mon"
+    r"|overwatch|valorant|league\s+of\s+legends|grand\s+theft\s+auto|gta\s*(?:v|5|vi|6)|red\s+dead"
+    r"|god\s+of\s+war|animal\s+crossing|baldur['’]?s\s+gate|cyberpunk\s+2077|apex\s+legends|elden\s+ring"
+    r"|hogwarts\s+legacy|resident\s+evil|assassin['’]?s\s+creed|street\s+fighter|smash\s+bros|stardew\s+valley"
+    r"|genshin\s+impact|world\s+of\s+warcraft)\b"
+)
 
 
 def _non_song(text: str, low: str) -> str | None:
     """The ``none_*`` rule when a text is clearly not a song (checked on the normalized text)."""
-    for key in _NONE_KEYS:
-        if key in low:
-            break
-    else:
+    if _GAME_TITLE_RE.match(text):
+        return "none_game"
+    if not _NONE_KEYS_RE.search(low):
         return None
     for rule, pattern in _NONE_RULES:
         if pattern.search(text):
@@ -543,7 +552,11 @@ def _non_song(text: str, low: str) -> str | None:
 def _only_residue(text: str) -> bool:
     if len(text) > 40:
         return False
-    return all(word in _RESIDUE_WORDS or word.isdigit() for word in _WORD_RE.findall(text.lower()))
+    for match in _WORD_RE.finditer(text.lower()):  # most texts fail on their first word
+        word = match.group()
+        if word not in _RESIDUE_WORDS and not word.isdigit():
+            return False
+    return True
 
 
 # --- templates and radio formats -------------------------------------------------------------
@@ -1292,10 +1305,30 @@ def _title_bracket_artist(line: str) -> _Split | None:
 
 # --- putting it together ---------------------------------------------------------------------
 _BOT_KEYWORDS_RE = re.compile(r"(?i)playing|listen|tune|air\b")
-_BOT_TEXT_RE = re.compile(
-    r"(?i)^\s*#?now\s*playing\s*(?:on|at|@)\s|\blisten\s+(?:live|now)\b|\btune\s+in\b|\bon\s+air\b|"
-    r"\b(?:radio|fm)\b.*\b(?:now\s*playing|#np)\b|\b(?:now\s*playing|#np)\b.*\b(?:radio|\d{2,3}[.,]\d\s*fm)\b"
+# A station's fixed wording. Split by the word each part needs, so most posts skip the regexes.
+_BOT_NOW_ON_RE = re.compile(r"(?i)^\s*#?now\s*playing\s*(?:on|at|@)\s")
+_BOT_LISTEN_RE = re.compile(r"(?i)\blisten\s+(?:live|now)\b")
+_BOT_TUNE_RE = re.compile(r"(?i)\btune\s+in\b")
+_BOT_AIR_RE = re.compile(r"(?i)\bon\s+air\b")
+# "(Radio Edit)" is a version of a song, not a station
+_BOT_RADIO_RE = re.compile(
+    r"(?i)\b(?:radio(?!\s+(?:edit|mix|version|cut))|fm)\b.*\b(?:now\s*playing|#np)\b"
+    r"|\b(?:now\s*playing|#np)\b.*\b(?:radio(?!\s+(?:edit|mix|version|cut))|\d{2,3}[.,]\d\s*fm)\b"
 )
+
+
+def _bot_text(body: str, low: str) -> bool:
+    """Does the text use a radio station's fixed wording ("Now playing on X", "listen live", "on air",
+    "tune in", a station named beside "now playing")? ``low`` is ``body.lower()``."""
+    if "playing" in low and low.lstrip().startswith(("now", "#now")) and _BOT_NOW_ON_RE.match(body):
+        return True
+    if "listen" in low and _BOT_LISTEN_RE.search(body):
+        return True
+    if "tune" in low and _BOT_TUNE_RE.search(body):
+        return True
+    if "air" in low and _BOT_AIR_RE.search(body):
+        return True
+    return ("radio" in low or "fm" in low) and ("playing" in low or "#np" in low) and bool(_BOT_RADIO_RE.search(body))
 
 
 # Two songs related in one sentence ("X's "A" is a cover of Y's "B"", "A by X which samples B by Y"):
@@ -1464,8 +1497,12 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
         stripped = _RT_PREFIX_RE.sub("", stripped, count=1)
     body = _URL_RE.sub(" ", stripped) if ("/" in stripped or "spotify:" in stripped or "www." in stripped) else stripped
     low = body.lower()
-    bot_format = ("play" in low or "listen" in low or "tune" in low or "air" in low) and bool(_BOT_TEXT_RE.search(body))
-    if ("[" in body or "(" in body or "【" in body) and _MARKER_BRACKET_RE.search(body):
+    bot_format = _bot_text(body, low)
+    if (
+        ("[" in body or "(" in body or "【" in body)
+        and ("lay" in low or "np" in low or "air" in low)
+        and (_MARKER_BRACKET_RE.search(body))
+    ):
         body = _MARKER_BRACKET_RE.sub(" ", body)  # "[Now Playing] Artist / Title": a marker, not a name
         low = body.lower()
     if body.startswith("@"):
@@ -1652,11 +1689,33 @@ def mark_rate_bots(posts: list[ParsedPost], per_hour: int = 20) -> int:
 
 
 # --- the contract ----------------------------------------------------------------------------
-def clean_post(post: Post) -> ParsedPost:
+# Streams repeat texts word for word (retweets carry the same "RT @x: ..." text, stations re-post
+# a song's line each time it plays): a repeated text is decided once. ``clean_text`` is pure and its
+# result immutable, so sharing it is safe; the bound keeps memory flat (~25 MB at most).
+TEXT_CACHE_SIZE = 32_768
+
+
+@lru_cache(maxsize=TEXT_CACHE_SIZE)
+def _clean_text_cached(text: str, urls: tuple[str, ...]) -> CleanResult:
+    return clean_text(text, urls)
+
+
+def text_cache_stats() -> tuple[int, int]:
+    """(hits, misses) of the repeated-text cache since the last ``clear_text_cache``."""
+    info = _clean_text_cached.cache_info()
+    return info.hits, info.misses
+
+
+def clear_text_cache() -> None:
+    _clean_text_cached.cache_clear()
+
+
+def clean_post(post: Post, cache: bool = True) -> ParsedPost:
     """A Post's ParsedPost. Pure and total: any unexpected failure gives ``kind=none`` with
-    ``rule=error_<ExceptionName>`` rather than an exception."""
+    ``rule=error_<ExceptionName>`` rather than an exception. ``cache=False`` decides the text afresh
+    even if it was seen before (the same answer, only slower)."""
     try:
-        result = clean_text(post.text, post.urls)
+        result = _clean_text_cached(post.text, tuple(post.urls)) if cache else clean_text(post.text, post.urls)
     except Exception as exc:  # a bug must not stop a batch; the rule makes it visible
         result = CleanResult("none", f"error_{type(exc).__name__}")
     try:
