@@ -7,22 +7,9 @@ from typing import Any
 
 import pytest
 from nowplaying.cleaner.core import clean_post, clean_record, clean_text, normalize_text
-from nowplaying.common.models import Post, RecordError
+from nowplaying.common.models import RecordError
 
-
-def post(text: str, **fields: Any) -> Post:
-    base: dict[str, Any] = {
-        "source": "x",
-        "post_id": "1",
-        "created_at": "2026-03-01T10:00:00Z",
-        "author_id": "42",
-        "author_name": None,
-        "lang": None,
-        "text": text,
-    }
-    base.update(fields)
-    return Post.from_dict(base)
-
+from tests.support.posts import make_post
 
 PARSED = [
     # (text, artist, title, rule prefix)
@@ -111,7 +98,7 @@ PARSED = [
 
 @pytest.mark.parametrize(("text", "artist", "title", "rule"), PARSED)
 def test_patterns_give_artist_and_title(text: str, artist: str, title: str, rule: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title), parsed
     assert parsed.rule == rule
 
@@ -126,26 +113,28 @@ def test_patterns_give_artist_and_title(text: str, artist: str, title: str, rule
     ],
 )
 def test_spotify_track_links_decide(url: str) -> None:
-    parsed = clean_post(post("momento caosartico https://t.co/NAiThcapVQ", urls=[url]))
+    parsed = clean_post(make_post("momento caosartico https://t.co/NAiThcapVQ", urls=[url]))
     assert parsed.kind == "link"
     assert parsed.rule == "spotify_link"
     assert parsed.spotify_track_id == "6wNUBZNWFxdUGof6vkaykE"
 
 
 def test_link_in_text_and_parsed_names_travel_together() -> None:
-    parsed = clean_post(post("#NowPlaying Daft Punk - Get Lucky open.spotify.com/track/6wNUBZNWFxdUGof6vkaykE"))
+    parsed = clean_post(make_post("#NowPlaying Daft Punk - Get Lucky open.spotify.com/track/6wNUBZNWFxdUGof6vkaykE"))
     assert (parsed.kind, parsed.spotify_track_id, parsed.artist, parsed.title) == (
         "link", "6wNUBZNWFxdUGof6vkaykE", "Daft Punk", "Get Lucky",
     )  # fmt: skip
 
 
 def test_other_music_links_are_hints_not_decisions() -> None:
-    album = clean_post(post("new fave", urls=["https://open.spotify.com/album/4aawyAB9vmqN3uQ7FjRGTy"]))
+    album = clean_post(make_post("new fave", urls=["https://open.spotify.com/album/4aawyAB9vmqN3uQ7FjRGTy"]))
     assert album.kind != "link"
-    apple = clean_post(post("Daft Punk - Get Lucky https://t.co/x", urls=["https://music.apple.com/us/album/x/1?i=2"]))
+    apple = clean_post(
+        make_post("Daft Punk - Get Lucky https://t.co/x", urls=["https://music.apple.com/us/album/x/1?i=2"])
+    )
     assert (apple.kind, apple.artist) == ("parsed", "Daft Punk")
     assert apple.urls == ["https://music.apple.com/us/album/x/1?i=2"]
-    lastfm = clean_post(post("scrobbling", urls=["https://www.last.fm/music/Sigur+R%C3%B3s/_/Hopp%C3%ADpolla"]))
+    lastfm = clean_post(make_post("scrobbling", urls=["https://www.last.fm/music/Sigur+R%C3%B3s/_/Hopp%C3%ADpolla"]))
     assert (lastfm.kind, lastfm.rule, lastfm.artist, lastfm.title) == (
         "parsed",
         "lastfm_link",
@@ -171,7 +160,7 @@ def test_other_music_links_are_hints_not_decisions() -> None:
     ],
 )
 def test_non_songs_are_none(text: str, rule: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.rule) == ("none", rule)
     assert parsed.artist is None and parsed.title is None and parsed.query is None
 
@@ -185,7 +174,7 @@ def test_non_songs_are_none(text: str, rule: str) -> None:
     ],
 )
 def test_unsplittable_song_text_is_a_query(text: str, query: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.query) == ("query", query)
 
 
@@ -208,12 +197,12 @@ def test_normalization_keeps_neighbours_and_non_ascii() -> None:
     ],
 )
 def test_bots_from_account_and_app(fields: dict[str, Any], bot: bool) -> None:
-    assert clean_post(post("Daft Punk - Get Lucky", **fields)).is_bot is bot
+    assert clean_post(make_post("Daft Punk - Get Lucky", **fields)).is_bot is bot
 
 
 def test_radio_format_marks_bot() -> None:
-    assert clean_post(post("Now Playing on WXYZ 101.5: Madonna - Frozen")).is_bot is True
-    assert clean_post(post("Madonna - Frozen")).is_bot is False
+    assert clean_post(make_post("Now Playing on WXYZ 101.5: Madonna - Frozen")).is_bot is True
+    assert clean_post(make_post("Madonna - Frozen")).is_bot is False
 
 
 @pytest.mark.parametrize(
@@ -256,18 +245,18 @@ def test_clean_record_names_what_is_wrong(obj: Any, message: str) -> None:
     ],
 )
 def test_hostile_text_never_raises(text: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert parsed.kind in ("link", "parsed", "query", "none")
     assert not parsed.rule.startswith("error_"), parsed.rule
 
 
 def test_control_characters_are_dropped_from_fields() -> None:
-    parsed = clean_post(post("\x00\x01Daft Punk\x1b - Get\u200b Lucky\x7f"))
+    parsed = clean_post(make_post("\x00\x01Daft Punk\x1b - Get\u200b Lucky\x7f"))
     assert (parsed.artist, parsed.title) == ("Daft Punk", "Get Lucky")
 
 
 def test_post_fields_pass_through_and_record_is_picklable() -> None:
-    source = post("Daft Punk - Get Lucky", lang="en", urls=["https://t.co/x"], raw={"id": "1"})
+    source = make_post("Daft Punk - Get Lucky", lang="en", urls=["https://t.co/x"], raw={"id": "1"})
     parsed = clean_post(source)
     assert (parsed.post_id, parsed.text, parsed.lang, parsed.urls, parsed.raw) == (
         "1",

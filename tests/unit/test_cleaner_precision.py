@@ -4,26 +4,10 @@ keep prose from being claimed as a song (real-looking posts, several scripts).""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from nowplaying.cleaner.core import clean_post, handle_name, spotify_version
-from nowplaying.common.models import Post
 
-
-def post(text: str, **fields: Any) -> Post:
-    base: dict[str, Any] = {
-        "source": "x",
-        "post_id": "11",
-        "created_at": "2026-03-02T09:00:00Z",
-        "author_id": "77",
-        "author_name": None,
-        "lang": None,
-        "text": text,
-    }
-    base.update(fields)
-    return Post.from_dict(base)
-
+from tests.support.posts import make_post
 
 PARSED = [
     # an abbreviation's full stop is not a sentence end
@@ -89,7 +73,7 @@ PARSED = [
 
 @pytest.mark.parametrize(("text", "artist", "title", "rule"), PARSED)
 def test_third_pass_patterns(text: str, artist: str, title: str, rule: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.artist, parsed.title, parsed.rule) == ("parsed", artist, title, rule), parsed
 
 
@@ -115,7 +99,7 @@ NOT_CLAIMED = [
 
 @pytest.mark.parametrize("text", NOT_CLAIMED)
 def test_weak_evidence_is_not_claimed(text: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert parsed.kind in ("query", "none") and parsed.artist is None, parsed
 
 
@@ -130,12 +114,12 @@ def test_weak_evidence_is_not_claimed(text: str) -> None:
     ],
 )
 def test_station_promos_are_none(text: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.rule) == ("none", "none_station"), parsed
 
 
 def test_a_song_called_all_day_is_not_a_slogan() -> None:
-    parsed = clean_post(post("#NowPlaying Kanye West - All Day 🔥"))
+    parsed = clean_post(make_post("#NowPlaying Kanye West - All Day 🔥"))
     assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", "Kanye West", "All Day"), parsed
 
 
@@ -197,7 +181,7 @@ def test_spotify_version_spelling(title: str, spelled: str) -> None:
     ],
 )
 def test_given_name_decides_the_order(text: str, artist: str, title: str, rule: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.artist, parsed.title, parsed.rule) == (artist, title, rule)
 
 
@@ -220,7 +204,7 @@ def test_given_name_decides_the_order(text: str, artist: str, title: str, rule: 
     ],
 )  # fmt: skip
 def test_framing_guests_and_comments(text: str, artist: str, title: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title)
 
 
@@ -235,7 +219,7 @@ def test_framing_guests_and_comments(text: str, artist: str, title: str) -> None
     ],
 )
 def test_now_playing_markers_are_not_names(text: str, artist: str, title: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title)
 
 
@@ -250,7 +234,7 @@ def test_now_playing_markers_are_not_names(text: str, artist: str, title: str) -
     ],
 )
 def test_greetings_and_games_are_not_songs(text: str, rule: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.rule) == ("none", rule)
 
 
@@ -264,7 +248,7 @@ def test_greetings_and_games_are_not_songs(text: str, rule: str) -> None:
     ],
 )
 def test_song_titles_that_look_like_greetings_or_games_stay_songs(text: str, kind: str) -> None:
-    assert clean_post(post(text)).kind == kind
+    assert clean_post(make_post(text)).kind == kind
 
 
 @pytest.mark.parametrize(
@@ -279,7 +263,7 @@ def test_song_titles_that_look_like_greetings_or_games_stay_songs(text: str, kin
     ],
 )
 def test_sentence_endings_are_chatter(text: str, kind: str) -> None:
-    assert clean_post(post(text)).kind == kind
+    assert clean_post(make_post(text)).kind == kind
 
 
 @pytest.mark.parametrize(
@@ -291,7 +275,7 @@ def test_sentence_endings_are_chatter(text: str, kind: str) -> None:
     ],
 )
 def test_more_listening_frames(text: str, artist: str, title: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title)
 
 
@@ -304,14 +288,14 @@ def test_more_listening_frames(text: str, artist: str, title: str) -> None:
     ],
 )  # fmt: skip
 def test_lastfm_comment_after_the_template_is_not_the_song(text: str, artist: str, title: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.artist, parsed.title, parsed.rule) == (artist, title, "template_lastfm")
 
 
 def test_a_repeated_text_gets_the_same_answer_and_its_own_bot_flag() -> None:
     text = "#NowPlaying Daft Punk - Get Lucky (Radio Edit)"
-    person = post(text, post_id="1", raw={"source": "Twitter for iPhone"})
-    station = post(text, post_id="2", raw={"source": "SAM Broadcaster"})
+    person = make_post(text, post_id="1", raw={"source": "Twitter for iPhone"})
+    station = make_post(text, post_id="2", raw={"source": "SAM Broadcaster"})
     first, again, fresh = clean_post(person), clean_post(person), clean_post(person, cache=False)
     assert first == again == fresh
     assert (first.artist, first.title, first.is_bot) == ("Daft Punk", "Get Lucky - Radio Edit", False)

@@ -3,26 +3,10 @@ brackets, versions, chatter and station ids (real-looking posts, several scripts
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from nowplaying.cleaner.core import clean_post
-from nowplaying.common.models import Post
 
-
-def post(text: str, **fields: Any) -> Post:
-    base: dict[str, Any] = {
-        "source": "x",
-        "post_id": "7",
-        "created_at": "2026-03-01T10:00:00Z",
-        "author_id": "99",
-        "author_name": None,
-        "lang": None,
-        "text": text,
-    }
-    base.update(fields)
-    return Post.from_dict(base)
-
+from tests.support.posts import make_post
 
 ORDER = [
     # title words on the left and none on the right: the post names the title first
@@ -48,7 +32,7 @@ ORDER = [
 
 @pytest.mark.parametrize(("text", "artist", "title", "rule"), ORDER)
 def test_separator_order_from_evidence(text: str, artist: str, title: str, rule: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.artist, parsed.title, parsed.rule) == ("parsed", artist, title, rule), parsed
 
 
@@ -91,7 +75,7 @@ PARSED = [
 
 @pytest.mark.parametrize(("text", "artist", "title"), PARSED)
 def test_new_patterns_give_artist_and_title(text: str, artist: str, title: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.artist, parsed.title) == ("parsed", artist, title), parsed
 
 
@@ -106,7 +90,7 @@ NOT_A_SPLIT = [
 
 @pytest.mark.parametrize("text", NOT_A_SPLIT)
 def test_weak_evidence_gives_no_wrong_split(text: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert parsed.kind in ("query", "none"), parsed
 
 
@@ -122,7 +106,7 @@ def test_weak_evidence_gives_no_wrong_split(text: str) -> None:
     ],
 )
 def test_chatter_and_station_ids_are_none(text: str, rule: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.rule) == ("none", rule), parsed
 
 
@@ -135,5 +119,5 @@ def test_chatter_and_station_ids_are_none(text: str, rule: str) -> None:
     ],
 )
 def test_title_case_song_text_stays_a_query(text: str, query: str) -> None:
-    parsed = clean_post(post(text))
+    parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.query) == ("query", query), parsed
