@@ -307,3 +307,22 @@ def test_a_repeated_text_gets_the_same_answer_and_its_own_bot_flag() -> None:
         "Get Lucky - Radio Edit",
         True,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "artist", "title"),
+    [
+        ("Now playing Adele - Hello on @BBCRadio2", "Adele", "Hello"),
+        ("Now playing Adele - Hello live on @KEXP #radio", "Adele", "Hello"),
+        ("Adele - Hold On @adele", "Adele", "Hold On"),  # a capitalised "On" is the title's
+        ("Adele - Hold on #nowplaying", "Adele", "Hold on"),  # no mention followed it
+    ],
+)
+def test_where_it_plays_is_not_the_title(text: str, artist: str, title: str) -> None:
+    parsed = clean_post(make_post(text))
+    assert (parsed.artist, parsed.title) == (artist, title)
+
+
+def test_a_hashtag_title_before_on_spotify_stays_the_query() -> None:
+    parsed = clean_post(make_post("Check out #Violence on @Spotify https://t.co/ve38dvAE9Q"))
+    assert (parsed.kind, parsed.query) == ("query", "Violence")

@@ -368,6 +368,12 @@ def _clean_tag(match: re.Match[str]) -> str:
 
 
 _VIA_RE = re.compile(r"(?i)\bvia\s+@\w+(?:@[\w.-]+\w)?")
+# "Adele - Hello on @BBCRadio2": where it plays, at the end of the line (lower-case "on": "Hold On
+# @adele" keeps its title).
+_DANGLING_PLACE_RE = re.compile(r"\s+(?:on|at|from|live\s+on)\s*$")
+_ON_MENTION_END_RE = re.compile(
+    r"\s+(?:on|at|from|live\s+on)\s+@\w+(?:@[\w.-]+\w)?(?=(?:[\s,;.!]+[#@]\w+(?:@[\w.-]+\w)?)*[\s,;.!]*$)"
+)
 # "Title - @artist" at the end of a line: the mention is the artist, not a credit to drop.
 _BY_MENTION_RE = re.compile(r"(?i)(\bby:?\s+)@(\w{1,30})")
 _SEP_MENTION_END_RE = re.compile(r"(\s[-–—|/•·:]\s*)@(\w{1,30})\s*$")
@@ -413,7 +419,14 @@ def _clean_line(line: str) -> str:
             line = _BY_MENTION_RE.sub(_handle_sub, line)
         line = _VIA_RE.sub(" ", line)
     if "#" in line or "@" in line:
+        on_mention = (
+            "@" in line
+            and (" on " in line or " at " in line or " from " in line)
+            and _ON_MENTION_END_RE.search(line) is not None
+        )
         line = _EDGE_TAGS_RE.sub(" ", line)
+        if on_mention:  # the closing tags went, and so does the "on" that led to them
+            line = _DANGLING_PLACE_RE.sub(" ", line)
         if "#" in line:
             line = _HASHTAG_RE.sub(_clean_tag, line)
     low = line.lower()
