@@ -326,3 +326,15 @@ def test_where_it_plays_is_not_the_title(text: str, artist: str, title: str) -> 
 def test_a_hashtag_title_before_on_spotify_stays_the_query() -> None:
     parsed = clean_post(make_post("Check out #Violence on @Spotify https://t.co/ve38dvAE9Q"))
     assert (parsed.kind, parsed.query) == ("query", "Violence")
+
+
+@pytest.mark.parametrize(
+    ("text", "artist", "title"),
+    [
+        ("#NowPlaying Four Tet – Baby (from 'Sixteen Oceans')", "Four Tet", "Baby (from 'Sixteen Oceans')"),
+        ('Idina Menzel - Let It Go (From "Frozen")', "Idina Menzel", 'Let It Go (From "Frozen")'),
+    ],
+)
+def test_quotes_in_a_closing_bracket_do_not_name_the_song(text: str, artist: str, title: str) -> None:
+    parsed = clean_post(make_post(text))
+    assert (parsed.artist, parsed.title, parsed.rule) == (artist, title, "dash")

@@ -1359,7 +1359,7 @@ def _parse_line(line: str) -> _Split | None:
         split = _by_split(line)
         if split:
             return split
-    quoted = _quoted_split(line)
+    quoted = None if _quotes_only_in_tail_bracket(line) else _quoted_split(line)
     if quoted:
         return quoted
     split = _separator_split(line)
@@ -1368,6 +1368,21 @@ def _parse_line(line: str) -> _Split | None:
     if " by " in line.lower():
         return _by_split(line)
     return None
+
+
+_TAIL_BRACKET_QUOTE_RE = re.compile(r"[(\[][^()\[\]]*[\"“”'‘’«»][^()\[\]]*[)\]]\s*$")
+
+
+def _quotes_only_in_tail_bracket(line: str) -> bool:
+    """'Four Tet – Baby (from 'Sixteen Oceans')': the quotes name the album in a closing bracket;
+    the dash before it splits the song."""
+    if not ("(" in line or "[" in line):
+        return False
+    match = _TAIL_BRACKET_QUOTE_RE.search(line)
+    if match is None:
+        return False
+    head = line[: match.start()]
+    return _DASH_RE.search(head) is not None and not any(q in head for q in '"“”«»')
 
 
 _PRONOUNS = frozenset(["i", "i'm", "i’m", "im"])
