@@ -346,10 +346,11 @@ _NOISE_PHRASES_RE = re.compile(
     """
 )
 # Substrings one of which every noise phrase contains (a cheap test before the regex).
+# (Lines are split and their spaces collapsed first, so "out now" stands for "out\s+now".)
 _NOISE_KEYS = (
-    "listen", "tune", "via", "out", "new", "released", " of the ", "now", "currently", "playing", "air",
-    "np", "click", "tap", "official", "lyric", "audio", "hd", "hq", "visuali", "spotify", "apple", "youtube",
-    "deezer", "soundcloud", "tidal", "pandora", "itunes", "amazon",
+    "listen", "tune", "via", "out now", "new ", "released", " of the ", "playing", "spinning", "streaming",
+    "on air", "np:", "np :", "click", "tap", "official", "lyric", "audio", "hd", "hq", "visuali", "spotify",
+    "apple", "youtube", "deezer", "soundcloud", "tidal", "pandora", "itunes", "amazon",
 )  # fmt: skip
 # Times ("10:32", "10:32 PM", "[03:45]") and dates like "2022-06-15" as standalone tokens.
 _TIME_RE = re.compile(r"[\[(]?\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?(?![\w:])[\])]?")
@@ -550,9 +551,26 @@ _GAME_TITLE_RE = re.compile(
 )
 
 
+# The first word of each name in _GAME_TITLE_RE (a cheap test before it).
+_GAME_FIRST_WORDS = (
+    "zelda", "call", "mario", "super", "fortnite", "minecraft", "final", "pok", "overwatch", "valorant", "league",
+    "grand", "gta", "red", "god", "animal", "baldur", "cyberpunk", "apex", "elden", "hogwarts", "resident",
+    "assassin", "street", "smash", "stardew", "genshin", "world",
+)  # fmt: skip
+
+
+def _opens_with_game_word(low: str) -> bool:
+    """Does one of the first words (after tags and "now playing") start a game's name?"""
+    for word in low.split(None, 5)[:5]:
+        word = word.lstrip("#@")
+        if word.startswith(_GAME_FIRST_WORDS):
+            return True
+    return False
+
+
 def _non_song(text: str, low: str) -> str | None:
     """The ``none_*`` rule when a text is clearly not a song (checked on the normalized text)."""
-    if _GAME_TITLE_RE.match(text):
+    if _opens_with_game_word(low) and _GAME_TITLE_RE.match(text):
         return "none_game"
     if not _NONE_KEYS_RE.search(low):
         return None
