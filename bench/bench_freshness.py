@@ -9,34 +9,20 @@ not measured: the original stack (Airflow, Docker) cannot run here.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import statistics
 import subprocess
 import tempfile
 import time
-import urllib.request
 from typing import Any
 
 from bench.common import Result, progress
-from bench.support import NOWPLAYING, bench_keyspace, free_port
+from bench.support import NOWPLAYING, bench_keyspace
+from tests.support.net import free_port, http_json
 
 PROBES = int(os.environ.get("BENCH_FRESHNESS_PROBES", "6"))
 SEED_SCHEDULE_S = 30 * 60
-
-
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=30) as response:  # loopback only
-        return json.loads(response.read())
-
-
-def _post(url: str, body: Any) -> Any:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
 
 
 def _wait(check: Any, timeout: float, what: str, proc: subprocess.Popen[bytes]) -> Any:
@@ -80,17 +66,17 @@ def run() -> list[Result]:
         admin = f"http://127.0.0.1:{sandbox}/_admin"
         seconds: list[float] = []
         try:
-            _wait(lambda: _get(f"{base}/healthz"), 600, "the gateway", proc)
-            _wait(lambda: _get(f"{base}/api/plays?limit=1")["items"], 300, "the first plays", proc)
+            _wait(lambda: http_json(f"{base}/healthz"), 600, "the gateway", proc)
+            _wait(lambda: http_json(f"{base}/api/plays?limit=1")["items"], 300, "the first plays", proc)
             for probe in range(PROBES):
                 source = ("x", "mastodon", "bluesky")[probe % 3]
                 text = f"#NowPlaying Freshness Probe - Signal {probe} {time.time_ns()}"
                 started = time.monotonic()
-                published = _post(f"{admin}/publish", {"count": 0, "posts": [{"source": source, "text": text}]})
+                published = http_json(f"{admin}/publish", {"count": 0, "posts": [{"source": source, "text": text}]})
                 post_id = published["published"][0]["post_id"]
 
                 def served(post_id: str = post_id) -> bool:
-                    items = _get(f"{base}/api/plays?limit=50")["items"]
+                    items = http_json(f"{base}/api/plays?limit=50")["items"]
                     return any(item["post_id"] == post_id for item in items)
 
                 _wait(served, 600, f"probe {probe}", proc)

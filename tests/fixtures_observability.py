@@ -8,7 +8,6 @@ the alert and recording rules the chart ships. Both are stopped at the end of th
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import subprocess
@@ -24,14 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.net import free_port
-
-
-def http_json(url: str, data: bytes | None = None, method: str | None = None, timeout: float = 10.0) -> Any:
-    request = urllib.request.Request(url, data=data, method=method)
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        body = response.read()
-    return json.loads(body) if body else None
+from tests.support.net import free_port, http_json
 
 
 @dataclass
@@ -176,7 +168,7 @@ class PromStack:
             time.sleep(0.3)
 
     def wipe_pushgateway(self) -> None:
-        http_json(f"{self.pushgateway_url}/api/v1/admin/wipe", data=b"", method="PUT")
+        http_json(f"{self.pushgateway_url}/api/v1/admin/wipe", method="PUT")
 
 
 @pytest.fixture(scope="session")

@@ -14,21 +14,15 @@ import secrets
 import signal
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nowplaying.common.config import PROJECT_ROOT
 
-from tests.support.net import free_port
+from tests.support.net import free_port, http_json
 
 SONG_KINDS = {"link", "parsed", "query"}
-
-
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=30) as response:  # loopback URLs only
-        return json.loads(response.read())
 
 
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -57,7 +51,7 @@ def _plays(base: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor = ""
     while True:
-        page = _get(f"{base}/api/plays?limit=200&start={start}" + (f"&cursor={cursor}" if cursor else ""))
+        page = http_json(f"{base}/api/plays?limit=200&start={start}" + (f"&cursor={cursor}" if cursor else ""))
         items.extend(page["items"])
         cursor = page.get("next_cursor") or ""
         if not cursor:
@@ -102,7 +96,7 @@ def test_make_run_end_to_end(tmp_path: Path, browser: Any) -> None:
     log = tmp_path / "make-run.log"
     proc = _start(env, log)
     try:
-        _wait("the gateway", lambda: _get(f"{base}/healthz"), proc, log, 900)
+        _wait("the gateway", lambda: http_json(f"{base}/healthz"), proc, log, 900)
         text = log.read_text()
         assert f"open http://localhost:{gateway_port}" in text, "make run did not say what to open"
 
@@ -126,15 +120,11 @@ def test_make_run_end_to_end(tmp_path: Path, browser: Any) -> None:
         page.close()
 
         # Stop new posts, let the loops drain, then compare plays with what the sandbox served.
-        req = urllib.request.Request(
-            f"{admin}/config", data=json.dumps({"posts_per_minute": 0}).encode(), method="POST",
-            headers={"Content-Type": "application/json"},
-        )  # fmt: skip
-        urllib.request.urlopen(req, timeout=30).close()
-        posts = {p["post_id"]: p for p in _get(f"{admin}/posts?limit=100000")["posts"]}
+        http_json(f"{admin}/config", {"posts_per_minute": 0})
+        posts = {p["post_id"]: p for p in http_json(f"{admin}/posts?limit=100000")["posts"]}
         served = set()
         for source in ("x", "mastodon", "bluesky"):
-            served |= set(_get(f"{admin}/served?source={source}")["ids"])
+            served |= set(http_json(f"{admin}/served?source={source}")["ids"])
 
         def clean_kinds() -> dict[str, str]:
             kinds: dict[str, str] = {}
@@ -150,7 +140,7 @@ def test_make_run_end_to_end(tmp_path: Path, browser: Any) -> None:
             plays = _plays(base)
             served_now = set()
             for source in ("x", "mastodon", "bluesky"):
-                served_now |= set(_get(f"{admin}/served?source={source}")["ids"])
+                served_now |= set(http_json(f"{admin}/served?source={source}")["ids"])
             song_posts = [i for i in served_now if kinds.get(i) in SONG_KINDS]
             if len(kinds) >= len(served_now) and len(plays) == len(song_posts):
                 return plays, kinds
@@ -175,7 +165,7 @@ def test_make_run_end_to_end(tmp_path: Path, browser: Any) -> None:
     log2 = tmp_path / "make-run-2.log"
     proc = _start(env, log2)
     try:
-        _wait("the gateway again", lambda: _get(f"{base}/healthz"), proc, log2, 600)
+        _wait("the gateway again", lambda: http_json(f"{base}/healthz"), proc, log2, 600)
         again = _wait("the kept plays", lambda: len(_plays(base)) >= before, proc, log2, 120)
         assert again
     finally:

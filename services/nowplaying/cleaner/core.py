@@ -541,22 +541,18 @@ _NONE_KEYS_RE = re.compile("|".join(map(re.escape, _NONE_KEYS)))
 
 # A post that opens with a game's name is about the game ("Koji Kondo - Zelda's Lullaby" is music);
 # franchises whose names are song titles too ("Halo", "Destiny") are left out.
-_GAME_TITLE_RE = re.compile(
-    r"(?i)^\s*(?:[#@]\w+[\s:,.!-]*)*(?:(?:now\s*)?playing\s*:?\s*)?"
-    r"(?:zelda|call\s+of\s+duty|mario\s+kart|super\s+mario|fortnite|minecraft|final\s+fantasy|pok[eé]mon"
-    r"|overwatch|valorant|league\s+of\s+legends|grand\s+theft\s+auto|gta\s*(?:v|5|vi|6)|red\s+dead"
-    r"|god\s+of\s+war|animal\s+crossing|baldur['’]?s\s+gate|cyberpunk\s+2077|apex\s+legends|elden\s+ring"
-    r"|hogwarts\s+legacy|resident\s+evil|assassin['’]?s\s+creed|street\s+fighter|smash\s+bros|stardew\s+valley"
-    r"|genshin\s+impact|world\s+of\s+warcraft)\b"
-)
-
-
-# The first word of each name in _GAME_TITLE_RE (a cheap test before it).
-_GAME_FIRST_WORDS = (
-    "zelda", "call", "mario", "super", "fortnite", "minecraft", "final", "pok", "overwatch", "valorant", "league",
-    "grand", "gta", "red", "god", "animal", "baldur", "cyberpunk", "apex", "elden", "hogwarts", "resident",
-    "assassin", "street", "smash", "stardew", "genshin", "world",
+_GAME_NAMES = (
+    r"zelda", r"call\s+of\s+duty", r"mario\s+kart", r"super\s+mario", r"fortnite", r"minecraft", r"final\s+fantasy",
+    r"pok[eé]mon", r"overwatch", r"valorant", r"league\s+of\s+legends", r"grand\s+theft\s+auto", r"gta\s*(?:v|5|vi|6)",
+    r"red\s+dead", r"god\s+of\s+war", r"animal\s+crossing", r"baldur['’]?s\s+gate", r"cyberpunk\s+2077",
+    r"apex\s+legends", r"elden\s+ring", r"hogwarts\s+legacy", r"resident\s+evil", r"assassin['’]?s\s+creed",
+    r"street\s+fighter", r"smash\s+bros", r"stardew\s+valley", r"genshin\s+impact", r"world\s+of\s+warcraft",
 )  # fmt: skip
+_GAME_TITLE_RE = re.compile(
+    r"(?i)^\s*(?:[#@]\w+[\s:,.!-]*)*(?:(?:now\s*)?playing\s*:?\s*)?(?:" + "|".join(_GAME_NAMES) + r")\b"
+)
+# The literal start of each name (up to its first space or class), a cheap test before the regex.
+_GAME_FIRST_WORDS = tuple(sorted({re.split(r"[\\\[(]", name)[0] for name in _GAME_NAMES}))
 
 
 def _opens_with_game_word(low: str) -> bool:

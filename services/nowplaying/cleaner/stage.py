@@ -74,14 +74,12 @@ def _valid_time(value: Any) -> bool:
     return True
 
 
-def complete_metadata(obj: Any, number: int) -> tuple[Any, dict[str, Any]]:
+def complete_metadata(obj: dict[str, Any], number: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """For ``--in`` files: a post that has its ``text`` but lacks metadata the cleaner does not read
     (``source``, ``post_id``, ``created_at``, ``author_id``), or holds it in another shape (an X
     API ``id``, a date that is not RFC 3339, a source this project does not extract), is cleaned
     anyway. Returns the object to validate and what to write back in the output instead of the
     placeholders: the input's own values (``post_id`` falls back to ``id``, then ``line-N``)."""
-    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-        return obj, {}
     completed = dict(obj)
     echo: dict[str, Any] = {}
     post_id = obj.get("post_id")
