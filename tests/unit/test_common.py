@@ -7,7 +7,14 @@ import pytest
 from nowplaying.common.config import Settings
 from nowplaying.common.lake import Lake, LakeError, batch_day, new_batch_id
 from nowplaying.common.migrate import load_migrations
-from nowplaying.common.models import ENRICHED_CSV_COLUMNS, SEED_CSV_COLUMNS, ParsedPost, Post, RecordError
+from nowplaying.common.models import (
+    ENRICHED_CSV_COLUMNS,
+    SEED_CSV_COLUMNS,
+    Candidate,
+    ParsedPost,
+    Post,
+    RecordError,
+)
 
 POST = {
     "source": "mastodon",
@@ -52,6 +59,47 @@ def test_parsed_post_round_trip() -> None:
     assert again.is_play
     with pytest.raises(RecordError, match="field 'kind'"):
         ParsedPost.from_dict({**parsed.to_dict(), "kind": "song"})
+
+
+def test_parsed_post_candidates_round_trip_in_rank_order() -> None:
+    readings = [
+        Candidate("Björk", "Jóga", None, "dash", 0.9),
+        Candidate("Jóga", "Björk", None, "dash_swapped", 0.3),
+        Candidate(None, None, "Björk Jóga", "query", 0.1),
+    ]
+    parsed = ParsedPost.from_post(
+        Post.from_dict(POST), kind="parsed", rule="dash", artist="Björk", title="Jóga", candidates=readings
+    )
+    again = ParsedPost.from_dict(parsed.to_dict())
+    assert again.candidates == readings
+    assert again.readings() == readings
+
+
+def test_parsed_post_without_candidates_reads_as_its_own_reading() -> None:
+    """Batches written before the field existed still give the enricher one reading to search."""
+    obj = ParsedPost.from_post(Post.from_dict(POST), kind="parsed", rule="dash", artist="Björk", title="Jóga").to_dict()
+    del obj["candidates"]
+    parsed = ParsedPost.from_dict(obj)
+    assert parsed.candidates == []
+    assert parsed.readings() == [Candidate("Björk", "Jóga", None, "dash", 1.0)]
+    none = ParsedPost.from_post(Post.from_dict(POST), kind="none", rule="none_empty")
+    assert none.readings() == []
+
+
+@pytest.mark.parametrize(
+    ("candidates", "message"),
+    [
+        ("Björk - Jóga", "field 'candidates' must be a list"),
+        ([{"artist": "Björk", "rule": "dash", "confidence": 0.5}], r"candidates\[0\]' needs artist and title"),
+        ([{"query": "Jóga", "rule": "q", "confidence": 1.5}], r"candidates\[0\].confidence"),
+        ([{"query": 7, "rule": "q", "confidence": 0.5}], r"candidates\[0\].query"),
+        ([{"query": "x", "rule": "q", "confidence": 0.5}] * 9, "over the limit"),
+    ],
+)
+def test_parsed_post_rejects_bad_candidates_naming_them(candidates: object, message: str) -> None:
+    obj = {**POST, "kind": "parsed", "rule": "dash", "artist": "Björk", "title": "Jóga", "candidates": candidates}
+    with pytest.raises(RecordError, match=message):
+        ParsedPost.from_dict(obj)
 
 
 def test_enriched_columns_start_with_the_seed_columns_in_order() -> None:

@@ -123,6 +123,50 @@ class Post:
         return parse_rfc3339(self.created_at)
 
 
+MAX_CANDIDATES = 8
+
+
+@dataclass(slots=True, frozen=True)
+class Candidate:
+    """One reading of a post that the enricher may search (ParsedPost ``candidates``).
+
+    Either ``artist`` and ``title`` (a fielded search) or ``query`` (free text) is set. ``rule`` names
+    the cleaner stage that produced the reading and ``confidence`` (0..1) is the cleaner's belief in it.
+    """
+
+    artist: str | None
+    title: str | None
+    query: str | None
+    rule: str
+    confidence: float
+
+    @classmethod
+    def from_dict(cls, obj: Any, index: int) -> Candidate:
+        where = f"candidates[{index}]"
+        if not isinstance(obj, dict):
+            raise RecordError(f"field '{where}' must be an object, got {type(obj).__name__}")
+        values: dict[str, str | None] = {}
+        for name in ("artist", "title", "query"):
+            value = obj.get(name)
+            if value is not None and not isinstance(value, str):
+                raise RecordError(f"field '{where}.{name}' must be a string or null")
+            values[name] = value or None
+        rule = obj.get("rule", "")
+        if not isinstance(rule, str):
+            raise RecordError(f"field '{where}.rule' must be a string")
+        confidence = obj.get("confidence", 0.0)
+        if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not 0.0 <= confidence <= 1.0:
+            raise RecordError(f"field '{where}.confidence' must be a number from 0 to 1")
+        candidate = cls(values["artist"], values["title"], values["query"], rule, float(confidence))
+        if not candidate.searchable:
+            raise RecordError(f"field '{where}' needs artist and title, or query")
+        return candidate
+
+    @property
+    def searchable(self) -> bool:
+        return bool(self.artist and self.title) or bool(self.query)
+
+
 @dataclass(slots=True)
 class ParsedPost:
     source: str
@@ -142,6 +186,12 @@ class ParsedPost:
     spotify_track_id: str | None
     rule: str
     is_bot: bool
+    # Ranked readings, best first (at most MAX_CANDIDATES). For kind parsed/query the first one is the
+    # post's own artist/title or query; the rest are relaxed readings (the other order of a split, a
+    # title cut back at a clause boundary, an artist without a station prefix) that the enricher
+    # tries in order until the catalog confirms one. Empty for kind none, and in batches written
+    # before the field existed: readers then use ``readings()``.
+    candidates: list[Candidate] = field(default_factory=list)
 
     @classmethod
     def from_post(
@@ -155,6 +205,7 @@ class ParsedPost:
         query: str | None = None,
         spotify_track_id: str | None = None,
         is_bot: bool = False,
+        candidates: list[Candidate] | None = None,
     ) -> ParsedPost:
         if kind not in KINDS:
             raise RecordError(f"kind must be one of {', '.join(KINDS)}, got '{kind}'")
@@ -176,6 +227,7 @@ class ParsedPost:
             spotify_track_id=spotify_track_id,
             rule=rule,
             is_bot=is_bot,
+            candidates=list(candidates or [])[:MAX_CANDIDATES],
         )
 
     @classmethod
@@ -197,6 +249,7 @@ class ParsedPost:
             query=_require_str(obj, "query", nullable=True),
             spotify_track_id=_require_str(obj, "spotify_track_id", nullable=True),
             is_bot=is_bot,
+            candidates=_candidates(obj),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -205,6 +258,24 @@ class ParsedPost:
     @property
     def is_play(self) -> bool:
         return self.kind in SONG_KINDS
+
+    def readings(self) -> list[Candidate]:
+        """The readings to search, best first: ``candidates``, or the post's own reading when empty."""
+        if self.candidates:
+            return list(self.candidates)
+        own = Candidate(self.artist, self.title, self.query, self.rule, 1.0)
+        return [own] if self.kind in ("parsed", "query") and own.searchable else []
+
+
+def _candidates(obj: dict[str, Any]) -> list[Candidate]:
+    value = obj.get("candidates")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RecordError("field 'candidates' must be a list")
+    if len(value) > MAX_CANDIDATES:
+        raise RecordError(f"field 'candidates' has {len(value)} entries, over the limit of {MAX_CANDIDATES}")
+    return [Candidate.from_dict(item, index) for index, item in enumerate(value)]
 
 
 POST_FIELDS = tuple(f.name for f in fields(Post))
