@@ -20,11 +20,26 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[2] / "shared" / "data"
-STRATA = {"radio", "bot", "template_retweet", "template_extra", "template_no_artist", "template_other",
-          "person_separator", "nonsong"}
-FORBIDDEN = ("AdrianRiesco/Masters-Thesis-on-Big-Data", "ejkiel/sp-capstone", "katjpg/tweetify",
-             "sidooms/Twitter-ratings", "dtregan/music-tweet-ner", "now-playin-backend",
-             "LPorcaro/musicner/blob", "goto-bus-stop/get-artist-title/blob")
+STRATA = {
+    "radio",
+    "bot",
+    "template_retweet",
+    "template_extra",
+    "template_no_artist",
+    "template_other",
+    "person_separator",
+    "nonsong",
+}
+FORBIDDEN = (
+    "AdrianRiesco/Masters-Thesis-on-Big-Data",
+    "ejkiel/sp-capstone",
+    "katjpg/tweetify",
+    "sidooms/Twitter-ratings",
+    "dtregan/music-tweet-ner",
+    "now-playin-backend",
+    "LPorcaro/musicner/blob",
+    "goto-bus-stop/get-artist-title/blob",
+)
 REQUIRED = ("urls", "kind", "artist", "title", "stratum", "station", "lang", "source_url")
 
 
@@ -91,7 +106,7 @@ def check(paths: list[Path]) -> int:
                     errors.append(f"{where}: ref without text_sha256")
                 try:
                     text = shared_text(row["ref"])
-                except Exception as e:  # noqa: BLE001 - report any broken reference
+                except Exception as e:  # report any broken reference
                     errors.append(f"{where}: bad ref ({e})")
                     text = None
                 if text is not None and hashlib.sha256(text.encode()).hexdigest() != row.get("text_sha256"):
