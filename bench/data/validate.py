@@ -141,8 +141,8 @@ def check(paths: list[Path]) -> int:
         print(f"  distinct stations/bots/services: {len(stations)}")
         for s, c in sources.most_common():
             print(f"  source {c:4d} ({100 * c / max(n, 1):4.1f}%) {s}")
-    for e in errors:
-        print("ERROR", e)
+    for message in errors:
+        print("ERROR", message)
     print(f"\n{len(errors)} errors")
     return 1 if errors else 0
 
