@@ -3,7 +3,7 @@
 Run: python bench/data/validate.py [files...]   (default: every *_posts.jsonl here)
 
 Checks each row: valid JSON, required fields, kind/artist/title consistent, a source_url,
-no forbidden source, no duplicate text (case- and space-insensitive). Rows that refer to
+no forbidden source, no duplicate post (case-, space-, link- and handle-insensitive). Rows that refer to
 ../shared/data are rejoined and their sha256 checked when that folder is present.
 Prints counts per stratum, per source and the number of distinct stations.
 """
@@ -69,6 +69,14 @@ def shared_text(ref: dict[str, object]) -> str | None:
     raise ValueError(f"unknown shared file {name}")
 
 
+def same_post_key(text: str) -> str:
+    """Case-, space- and link-insensitive form: the same post copied into two datasets
+    (one with its links removed or handles masked) counts as a duplicate."""
+    text = re.sub(r"https?://\S+|\{link\}|URL\d+", " ", text)
+    text = re.sub(r"@\w+", "@user", text)
+    return re.sub(r"\s+", " ", text).strip().strip('"').casefold()
+
+
 def source_of(url: str) -> str:
     m = re.match(r"https://github\.com/([^/]+/[^/]+)/blob/[^/]+/(.+?)(#L\d+)?$", url)
     if m:
@@ -127,7 +135,7 @@ def check(paths: list[Path]) -> int:
                 errors.append(f"{where}: no source_url")
             if any(f in url for f in FORBIDDEN):
                 errors.append(f"{where}: forbidden source {url}")
-            key = re.sub(r"\s+", " ", (text or row.get("text_sha256", ""))).strip().casefold()
+            key = same_post_key(text) if text is not None else str(row.get("text_sha256"))
             if key in seen:
                 errors.append(f"{where}: duplicate of {seen[key]}")
             seen[key] = where
