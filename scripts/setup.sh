@@ -11,6 +11,9 @@ CASSANDRA_VERSION=5.0.8
 CASSANDRA_LIB="$CACHE/cassandra-$CASSANDRA_VERSION/lib"
 SPARK_JARS="$CACHE/spark-jars"
 CONNECTOR=com.datastax.spark:spark-cassandra-connector_2.12:3.5.1
+HADOOP_AWS=org.apache.hadoop:hadoop-aws:3.3.4
+SEAWEEDFS_VERSION=$(sed -n 's/^SEAWEEDFS_VERSION = "\(.*\)"$/\1/p' "$ROOT/services/nowplaying/common/config.py")
+SEAWEEDFS_BIN="$CACHE/seaweedfs-$SEAWEEDFS_VERSION/weed"
 HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.7.0
 PYTHON="${PYTHON:-python3.11}"
@@ -88,9 +91,9 @@ if ! ls "$CASSANDRA_LIB"/cassandra-all-*.jar >/dev/null 2>&1; then
   rm -rf "$CASSANDRA_LIB" && mv "$CASSANDRA_LIB.partial" "$CASSANDRA_LIB"
 fi
 
-# --- Spark Cassandra connector and its dependencies (jars passed with spark.jars; no Ivy at run time)
-if ! ls "$SPARK_JARS"/spark-cassandra-connector_2.12-*.jar >/dev/null 2>&1; then
-  step "download $CONNECTOR into $SPARK_JARS"
+# --- Spark Cassandra connector, hadoop-aws (s3a://) and their dependencies (jars passed with spark.jars; no Ivy at run time)
+if ! ls "$SPARK_JARS"/spark-cassandra-connector_2.12-*.jar "$SPARK_JARS"/hadoop-aws-*.jar >/dev/null 2>&1; then
+  step "download $CONNECTOR and $HADOOP_AWS into $SPARK_JARS"
   rm -rf "$SPARK_JARS.partial" && mkdir -p "$SPARK_JARS.partial"
   mvn -q -B -f "$ROOT/scripts/spark-runtime/pom.xml" dependency:copy-dependencies \
       -DoutputDirectory="$SPARK_JARS.partial" -DincludeScope=runtime >/dev/null
@@ -105,6 +108,18 @@ fi
 if [ ! -x "$BIN/kubeconform" ]; then
   step "go install kubeconform $KUBECONFORM_VERSION"
   GOBIN="$BIN" go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+fi
+
+# --- SeaweedFS, the local S3 server of the lake's tests and of `make run` with LAKE_URL=s3://… --------------
+# Built from its source on the Go module proxy, once per version. `go install …/weed@version` is refused (the
+# module's go.mod has a replace directive), so the module is downloaded and built as the main module.
+if [ ! -x "$SEAWEEDFS_BIN" ]; then
+  step "build SeaweedFS weed $SEAWEEDFS_VERSION from the Go module proxy (a few minutes, once)"
+  weed_src=$(cd "$CACHE" && go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" \
+    | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+  mkdir -p "$(dirname "$SEAWEEDFS_BIN")"
+  (cd "$weed_src" && go build -trimpath -ldflags "-s -w" -o "$SEAWEEDFS_BIN.partial" ./weed)
+  mv "$SEAWEEDFS_BIN.partial" "$SEAWEEDFS_BIN"
 fi
 
 # --- frontend -----------------------------------------------------------------------------------
@@ -130,4 +145,4 @@ if [ ! -f "$KUBE_SCHEMAS/v1.31.0-local-strict/deployment-apps-v1.json" ] || [ ! 
   "$ROOT/.venv/bin/python" "$ROOT/tests/chart/kube_schemas.py" fetch "$KUBE_SCHEMAS"
 fi
 
-echo "setup complete: .venv, Cassandra $CASSANDRA_VERSION, Spark connector, helm, kubeconform${JAVA17:+, Java 17 at $JAVA17}"
+echo "setup complete: .venv, Cassandra $CASSANDRA_VERSION, Spark connector and hadoop-aws, helm, kubeconform, SeaweedFS${JAVA17:+, Java 17 at $JAVA17}"

@@ -1,4 +1,4 @@
-"""The ``nowplaying`` command: one subcommand per service, plus cassandra, migrate and config.
+"""The ``nowplaying`` command: one subcommand per service, plus cassandra, s3, migrate and config.
 
 Each service package has a ``cli`` module with ``register(subparsers)``; those modules stay light
 (heavy imports happen inside the handlers) so ``nowplaying --help`` is fast.
@@ -51,6 +51,26 @@ def _cmd_cassandra(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_s3(args: argparse.Namespace) -> int:
+    from nowplaying.common.locals3 import LocalS3, LocalS3Error
+
+    server = LocalS3(get_settings())
+    try:
+        if args.action == "start":
+            server.start()
+            print(f"SeaweedFS S3 is up on {server.endpoint} (data: {server.base}; keys in {server.credentials_file})")
+        elif args.action == "stop":
+            print("stopped" if server.stop() else "not running")
+        else:
+            info = server.status()
+            print(json.dumps(info, indent=2))
+            return 0 if info["running"] else 3
+    except LocalS3Error as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from nowplaying.common.cassandra import CassandraUnavailable, connect, shutdown
     from nowplaying.common.migrate import MigrationError, migrate
@@ -85,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cassandra", help="start, stop or inspect the project's local Cassandra node")
     p.add_argument("action", choices=("start", "stop", "status"))
     p.set_defaults(handler=_cmd_cassandra)
+
+    p = sub.add_parser("s3", help="start, stop or inspect the project's local S3 server (SeaweedFS)")
+    p.add_argument("action", choices=("start", "stop", "status"))
+    p.set_defaults(handler=_cmd_s3)
 
     p = sub.add_parser("migrate", help="create the keyspace and apply pending CQL migrations")
     p.set_defaults(handler=_cmd_migrate)
