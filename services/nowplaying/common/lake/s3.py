@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import obstore
-from obstore.exceptions import AlreadyExistsError, BaseError, NotFoundError
+from obstore.exceptions import AlreadyExistsError, BaseError
 
 from nowplaying.common.lake import STALE_TEMPORARY_S, Batch, BatchMissing, Lake, LakeError, LakeUnavailable
 
@@ -109,9 +109,9 @@ class S3Lake(Lake):
         """Storage errors other than 'not found' and 'exists' become ``LakeUnavailable``."""
         try:
             yield
-        except (NotFoundError, AlreadyExistsError):
-            raise
-        except BaseError as exc:
+        except (FileNotFoundError, AlreadyExistsError):
+            raise  # obstore's "not found" is the built-in FileNotFoundError
+        except (BaseError, ConnectionError, TimeoutError) as exc:
             detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             raise LakeUnavailable(f"the lake at {self.url} failed to {what}: {detail}") from None
 
@@ -124,7 +124,7 @@ class S3Lake(Lake):
             with os.fdopen(handle, "wb") as out, self._answering(f"read {batch.key}"):
                 try:
                     result = obstore.get(self.store, batch.key)
-                except NotFoundError:
+                except FileNotFoundError:
                     raise BatchMissing(f"{batch.key} is not in the lake at {self.url}") from None
                 for chunk in result.stream(min_chunk_size=DOWNLOAD_CHUNK):
                     out.write(chunk)
@@ -185,7 +185,7 @@ class S3Lake(Lake):
         with self._answering(f"look up {key}"):
             try:
                 obstore.head(self.store, key)
-            except NotFoundError:
+            except FileNotFoundError:
                 return False
         return True
 
@@ -193,17 +193,17 @@ class S3Lake(Lake):
         with self._answering(f"read {key}"):
             try:
                 return bytes(obstore.get(self.store, key).bytes())
-            except NotFoundError:
+            except FileNotFoundError:
                 raise BatchMissing(f"{key} is not in the lake at {self.url}") from None
 
     def _move(self, source: str, target: str) -> None:
         with self._answering(f"move {source}"):
             try:
                 obstore.copy(self.store, source, target, overwrite=True)
-            except NotFoundError:
+            except FileNotFoundError:
                 try:
                     obstore.head(self.store, target)
-                except NotFoundError:
+                except FileNotFoundError:
                     raise BatchMissing(f"{source} is not in the lake at {self.url}") from None
                 return  # moved already (a redone move, or another run's)
             self._drop_moved(source)
