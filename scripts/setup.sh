@@ -9,11 +9,11 @@ CACHE="${NOWPLAYING_CACHE:-$HOME/.cache/nowplaying}"
 BIN="$CACHE/bin"
 CASSANDRA_VERSION=5.0.8
 CASSANDRA_LIB="$CACHE/cassandra-$CASSANDRA_VERSION/lib"
-SPARK_JARS="$CACHE/spark-jars"
+SPARK_JARS="${SPARK_JARS_DIR:-$CACHE/spark-jars}"
 CONNECTOR=com.datastax.spark:spark-cassandra-connector_2.12:3.5.1
 HADOOP_AWS=org.apache.hadoop:hadoop-aws:3.3.4
 SEAWEEDFS_VERSION=$(sed -n 's/^SEAWEEDFS_VERSION = "\(.*\)"$/\1/p' "$ROOT/services/nowplaying/common/config.py")
-SEAWEEDFS_BIN="$CACHE/seaweedfs-$SEAWEEDFS_VERSION/weed"
+SEAWEEDFS_BIN="${SEAWEEDFS_BIN:-$CACHE/seaweedfs-$SEAWEEDFS_VERSION/weed}"
 HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.7.0
 PYTHON="${PYTHON:-python3.11}"

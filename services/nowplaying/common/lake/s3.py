@@ -211,4 +211,3 @@ class S3Lake(Lake):
     def _drop_moved(self, source: str) -> None:
         """The second half of a move: the source goes once its copy is at the target."""
         obstore.delete(self.store, source)
-
