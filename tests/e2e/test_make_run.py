@@ -128,8 +128,14 @@ def test_make_run_end_to_end(backend: str, tmp_path: Path, browser: Any) -> None
     proc = _start(env, log)
     try:
         _wait("the gateway", lambda: http_json(f"{base}/healthz"), proc, log, 900)
-        text = log.read_text()
-        assert f"open http://localhost:{gateway_port}" in text, "make run did not say what to open"
+        # it says what to open once it has seen the gateway answer itself (a moment after us)
+        _wait(
+            "make run to say what to open",
+            lambda: f"open http://localhost:{gateway_port}" in log.read_text(),
+            proc,
+            log,
+            120,
+        )
 
         page = browser.new_page()
 
