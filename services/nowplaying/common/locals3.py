@@ -1,6 +1,7 @@
 """A local S3 server owned by the project: SeaweedFS, ``nowplaying s3 start|stop|status``.
 
-``make setup`` builds ``weed`` from the Go module proxy (``SEAWEEDFS_BIN``). The server runs as one
+``make setup`` installs ``weed`` (``SEAWEEDFS_BIN``; the release binary, or built from the Go module proxy
+with ``SEAWEEDFS_FROM_SOURCE=1``). The server runs as one
 ``weed server -s3`` process (master, volume server, filer and S3 gateway) bound to 127.0.0.1, with
 its data, log, pid file and credentials under ``SEAWEEDFS_DATA_DIR``. It listens on
 ``SEAWEEDFS_PORT`` (S3) and the next seven ports (master, volume, filer and their gRPC ports, and
@@ -132,7 +133,7 @@ class LocalS3:
             self._wait_ready(timeout_s, None)
             return credentials
         if not self.binary.is_file():
-            raise LocalS3Error(f"no SeaweedFS binary at {self.binary} (SEAWEEDFS_BIN); run `make setup` to build it")
+            raise LocalS3Error(f"no SeaweedFS binary at {self.binary} (SEAWEEDFS_BIN); run `make setup` to install it")
         for name, port in self.ports.items():
             if port_open("127.0.0.1", port):
                 raise LocalS3Error(
