@@ -100,11 +100,11 @@ def _settings(base: str, keyspace: str, lake: Path) -> Any:
 def _write_clean_batches(lake_dir: Path, n_posts: int) -> tuple[int, list[Any]]:
     """Generate, clean and write the stream; returns (song posts, the posts for the baseline)."""
     from nowplaying.cleaner.core import clean_post
-    from nowplaying.common.lake import Lake, new_batch_id
+    from nowplaying.common.lake import FolderLake, new_batch_id
     from nowplaying.common.models import Post
     from nowplaying.sandbox.corpus import generate_posts
 
-    lake = Lake(lake_dir)
+    lake = FolderLake(lake_dir)
     songs = 0
     batch: list[dict[str, Any]] = []
     sample: list[Any] = []

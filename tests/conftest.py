@@ -124,4 +124,5 @@ pytest_plugins = [
     "tests.fixtures_pipeline",
     "tests.fixtures_gateway",
     "tests.fixtures_observability",
+    "tests.fixtures_lake",
 ]

@@ -1,4 +1,4 @@
-"""The ``nowplaying`` command: one subcommand per service, plus cassandra, migrate and config.
+"""The ``nowplaying`` command: one subcommand per service, plus cassandra, s3, migrate and config.
 
 Each service package has a ``cli`` module with ``register(subparsers)``; those modules stay light
 (heavy imports happen inside the handlers) so ``nowplaying --help`` is fast.
@@ -11,6 +11,7 @@ import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from nowplaying.common.config import get_settings
 from nowplaying.common.logging import configure_logging, get_logger
@@ -31,24 +32,45 @@ SERVICE_CLIS = (
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _local_server(action: str, server: Any, start: Callable[[], str], error: type[Exception]) -> int:
+    """start|stop|status of a server the project runs locally (Cassandra, SeaweedFS)."""
+    try:
+        if action == "start":
+            print(start())
+        elif action == "stop":
+            print("stopped" if server.stop() else "not running")
+        else:
+            info = server.status()
+            print(json.dumps(info, indent=2))
+            return 0 if info["running"] else 3
+    except error as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_cassandra(args: argparse.Namespace) -> int:
     from nowplaying.common.localnode import LocalNode, NodeError
 
     node = LocalNode(get_settings())
-    try:
-        if args.action == "start":
-            version = node.start()
-            print(f"Cassandra {version} is up on 127.0.0.1:{node.settings.cassandra_port} (data: {node.paths.base})")
-        elif args.action == "stop":
-            print("stopped" if node.stop() else "not running")
-        else:
-            info = node.status()
-            print(json.dumps(info, indent=2))
-            return 0 if info["running"] else 3
-    except NodeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+
+    def start() -> str:
+        version = node.start()
+        return f"Cassandra {version} is up on 127.0.0.1:{node.settings.cassandra_port} (data: {node.paths.base})"
+
+    return _local_server(args.action, node, start, NodeError)
+
+
+def _cmd_s3(args: argparse.Namespace) -> int:
+    from nowplaying.common.locals3 import LocalS3, LocalS3Error
+
+    server = LocalS3(get_settings())
+
+    def start() -> str:
+        server.start()
+        return f"SeaweedFS S3 is up on {server.endpoint} (data: {server.base}; keys in {server.credentials_file})"
+
+    return _local_server(args.action, server, start, LocalS3Error)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
@@ -85,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cassandra", help="start, stop or inspect the project's local Cassandra node")
     p.add_argument("action", choices=("start", "stop", "status"))
     p.set_defaults(handler=_cmd_cassandra)
+
+    p = sub.add_parser("s3", help="start, stop or inspect the project's local S3 server (SeaweedFS)")
+    p.add_argument("action", choices=("start", "stop", "status"))
+    p.set_defaults(handler=_cmd_s3)
 
     p = sub.add_parser("migrate", help="create the keyspace and apply pending CQL migrations")
     p.set_defaults(handler=_cmd_migrate)

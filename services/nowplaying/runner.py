@@ -1,6 +1,7 @@
 """`nowplaying run` (what `make run` starts): the whole system on one machine.
 
-Starts the local Cassandra node (unless CASSANDRA_HOSTS points elsewhere), applies migrations,
+Starts the local Cassandra node (unless CASSANDRA_HOSTS points elsewhere) and, for a lake on S3
+(``LAKE_URL=s3://…``) without an endpoint of its own, the local SeaweedFS S3 server; applies migrations,
 starts the sandbox APIs unless real credentials are configured, runs every pipeline stage on a
 short loop and the Spark aggregation on a longer one, and serves the gateway with the frontend at
 http://localhost:8000. Each part is a child process (`nowplaying <command>`), so no service is
@@ -163,8 +164,39 @@ def _wait_http(url: str, timeout_s: float) -> bool:
     return False
 
 
+def uses_local_s3(settings: Settings) -> bool:
+    """A lake on S3 whose endpoint is unset or the local server's: `make run` starts SeaweedFS itself."""
+    if not (settings.lake_url or "").startswith(("s3://", "s3a://")):
+        return False
+    local = f"http://127.0.0.1:{settings.seaweedfs_port}"
+    return not settings.lake_s3_endpoint or settings.lake_s3_endpoint.rstrip("/") in (
+        local,
+        f"http://localhost:{settings.seaweedfs_port}",
+    )
+
+
+def start_local_s3(settings: Settings, env: dict[str, str]) -> Any:
+    """Start the local S3 server when the lake needs it; its endpoint and keys go into ``env``.
+    Returns the server if this call started it (stopped again at the end), else None."""
+    from nowplaying.common.lake.s3 import parse_s3_url
+    from nowplaying.common.locals3 import LocalS3
+
+    if not uses_local_s3(settings):
+        _say(f"lake: {settings.lake_url or settings.lake_dir}")
+        return None
+    server = LocalS3(settings)
+    already = server.pid() is not None
+    _say("S3: " + ("already running" if already else "starting SeaweedFS (data in .local/seaweedfs)"))
+    server.start()
+    server.ensure_bucket(parse_s3_url(settings.lake_url or "")[0])
+    env.update(server.lake_environment())
+    _say(f"lake: {settings.lake_url} on SeaweedFS at {server.endpoint}")
+    return None if already else server
+
+
 def run(args: argparse.Namespace) -> int:
     from nowplaying.common.localnode import LocalNode, NodeError
+    from nowplaying.common.locals3 import LocalS3Error
 
     settings = get_settings()
     env = dict(os.environ)
@@ -184,6 +216,13 @@ def run(args: argparse.Namespace) -> int:
         except NodeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+    try:
+        local_s3 = start_local_s3(settings, env)
+    except LocalS3Error as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if node is not None and started_node:
+            node.stop()
+        return 1
     supervisor = Supervisor(settings, env, log_dir)
     interrupted = threading.Event()
 
@@ -226,6 +265,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         _say("stopping ...")
         supervisor.stop_all()
+        if local_s3 is not None:
+            local_s3.stop()
         if node is not None and started_node:
             node.stop()
         _say("stopped; data kept in .local/ for the next run")

@@ -11,15 +11,17 @@ included, as the cleaner writes them). Why new ids rather than rewriting the old
 - plays are keyed (bucket, played_at, source, post_id), so the re-enriched plays overwrite the old
   ones in Cassandra instead of doubling them; the old clean batch stays for audit.
 
-A run is restartable: a clean batch is written atomically (the lake's temp-file-and-rename), and a
-run with the same ``--run-id`` skips raw batches whose output already exists. The records are
+A run is restartable: a clean batch is written atomically (the lake's commit of a complete batch),
+and a run with the same ``--run-id`` skips raw batches whose output already exists. The records are
 exactly what the cleaner writes: its own ``clean_lines`` (``clean_record`` on each line, then its
 rate-based bot marking). Lines it refuses (bad JSON, ``RecordError``) are listed with the reason in
 ``rejects/<day>/<id>_bf<run>.backfill.jsonl`` and the rest of the batch goes on.
 
-The work is spread one raw batch per Spark task (gzip is not splittable, and a batch must stay one
-batch); executors read and write the lake directly, so on Kubernetes the lake volume is mounted in
-the driver and executor pods.
+The driver lists the raw batches with the lake (so only committed batches are read); Spark reads
+them through its Hadoop file systems, one whole file per record (gzip is not splittable, and a batch
+must stay one batch): ``file:`` for the folder lake, ``s3a:`` (hadoop-aws) for the lake on S3. The
+executors clean each batch and write its outputs through the lake (same commit as every stage), so on
+Kubernetes they need the lake's settings (S3), or the lake volume mounted (folder).
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from nowplaying.common.lake import Lake
+from nowplaying.common.lake import Lake, batch_day, jsonl_lines, open_lake
 from nowplaying.common.logging import get_logger
+
+if TYPE_CHECKING:
+    from nowplaying.common.config import Settings
 
 log = get_logger(__name__)
 
@@ -110,18 +114,18 @@ def reclean(lines: Iterable[tuple[int, bytes]]) -> tuple[list[dict[str, Any]], l
     return records, rejects
 
 
-def clean_batch(lake_root: str, raw_path: str, day: str, raw_id: str, out_id: str) -> BatchResult:
-    """Re-clean one raw batch into ``clean/<day>/<out_id>``. Runs on an executor."""
-    lake = Lake(lake_root)
-    result = BatchResult(raw_batch_id=raw_id, day=day, output_batch_id=out_id, status="written")
-    if lake.path_for("clean", out_id).exists():
-        result.status = "skipped"
-        return result
+def clean_batch(lake: Lake, url: str, data: bytes, run_id: str) -> BatchResult:
+    """Re-clean the bytes of one raw batch (read from ``url``) into ``clean/<day>/<id>_bf<run_id>``.
+    Runs on an executor."""
+    name = url.rsplit("/", 1)[-1]
+    raw_id = name.removesuffix(".jsonl.gz")
+    out_id = output_batch_id(raw_id, run_id)
+    result = BatchResult(raw_batch_id=raw_id, day=batch_day(raw_id), output_batch_id=out_id, status="written")
     try:
-        lines = list(Lake.read_jsonl_lines(Path(raw_path)))
+        lines = list(jsonl_lines(data, gzipped=name.endswith(".gz")))
     except (OSError, EOFError) as exc:
         result.status = "failed"
-        result.error_samples.append(f"cannot read {raw_path}: {type(exc).__name__}: {exc}")
+        result.error_samples.append(f"cannot read {url}: {type(exc).__name__}: {exc}")
         return result
     records, rejects = reclean(lines)
     result.items_in = len(lines)
@@ -135,14 +139,46 @@ def clean_batch(lake_root: str, raw_path: str, day: str, raw_id: str, out_id: st
     return result
 
 
-def _clean_partition(lake_root: str, tasks: Iterator[tuple[str, str, str, str]]) -> Iterator[dict[str, Any]]:
-    for raw_path, day, raw_id, out_id in tasks:
-        yield asdict(clean_batch(lake_root, raw_path, day, raw_id, out_id))
+def _clean_partition(settings: Settings, run_id: str, files: Iterator[tuple[str, bytes]]) -> Iterator[dict[str, Any]]:
+    lake = open_lake(settings)
+    for url, data in files:
+        yield asdict(clean_batch(lake, url, data, run_id))
+
+
+def s3a_conf(settings: Settings) -> dict[str, str]:
+    """Hadoop settings for reading the S3 lake over ``s3a://`` (per bucket, so other buckets keep theirs)."""
+    from nowplaying.common.lake.s3 import parse_s3_url
+
+    bucket, _ = parse_s3_url((settings.lake_url or "").strip())
+    base = f"fs.s3a.bucket.{bucket}."
+    conf = {
+        base + "endpoint.region": settings.lake_s3_region,
+        base + "path.style.access": "true",
+        base + "attempts.maximum": "5",
+        base + "retry.limit": "5",
+    }
+    if settings.lake_s3_endpoint:
+        conf[base + "endpoint"] = settings.lake_s3_endpoint
+        conf[base + "connection.ssl.enabled"] = str(settings.lake_s3_endpoint.startswith("https://")).lower()
+    if settings.lake_s3_access_key_id and settings.lake_s3_secret_access_key:
+        conf[base + "aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+        conf[base + "access.key"] = settings.lake_s3_access_key_id.get_secret_value()
+        conf[base + "secret.key"] = settings.lake_s3_secret_access_key.get_secret_value()
+    return conf
+
+
+def _configure_hadoop(spark: Any, settings: Settings, lake: Lake) -> None:
+    """Point Spark's Hadoop configuration at the lake (set at run time: the keys never enter SparkConf)."""
+    if not lake.url.startswith("s3://"):
+        return
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in s3a_conf(settings).items():
+        hadoop.set(key, value)
 
 
 def run_backfill(
     spark: Any,
-    lake_root: Path,
+    settings: Settings,
     since: date,
     until: date,
     run_id: str | None = None,
@@ -152,17 +188,22 @@ def run_backfill(
         raise BackfillError(f"the range ends ({until}) before it starts ({since})")
     run_id = check_run_id(run_id or new_run_id())
     started = time.perf_counter()
-    lake = Lake(lake_root)
-    tasks = [
-        (str(b.path), b.day, b.batch_id, output_batch_id(b.batch_id, run_id))
-        for b in lake.list_batches("raw", since, until)
-    ]
+    lake = open_lake(settings)
+    done = {b.batch_id for b in lake.list_batches("clean", since, until)}
     report = BackfillReport(run_id=run_id)
-    if tasks:
-        root = str(lake_root)
-        rdd = spark.sparkContext.parallelize(tasks, numSlices=len(tasks))
-        rows = rdd.mapPartitions(lambda part: _clean_partition(root, part)).collect()
-        report.batches = sorted((BatchResult(**row) for row in rows), key=lambda b: b.output_batch_id)
+    urls: list[str] = []
+    for raw in lake.list_batches("raw", since, until):
+        out_id = output_batch_id(raw.batch_id, run_id)
+        if out_id in done:
+            report.batches.append(BatchResult(raw.batch_id, raw.day, out_id, "skipped"))
+        else:
+            urls.append(lake.hadoop_url(raw))
+    if urls:
+        _configure_hadoop(spark, settings, lake)
+        files = spark.sparkContext.binaryFiles(",".join(urls), minPartitions=len(urls))
+        rows = files.mapPartitions(lambda part: _clean_partition(settings, run_id, part)).collect()
+        report.batches.extend(BatchResult(**row) for row in rows)
+    report.batches.sort(key=lambda b: b.output_batch_id)
     report.seconds = time.perf_counter() - started
     for batch in report.batches:
         if batch.status == "failed" or batch.rejected:

@@ -139,7 +139,7 @@ def backfill_command(args: argparse.Namespace, *, local: bool) -> int:
     try:
         spark = build_session(settings, app_name="nowplaying-backfill", master=_master(args, settings, local))
         with stage_run("backfill", session, settings) as run:
-            report = run_backfill(spark, settings.lake_dir, args.since, until, args.run_id)
+            report = run_backfill(spark, settings, args.since, until, args.run_id)
             run.add_in(report.items_in)
             run.add_out(report.items_out)
             if report.rejected:

@@ -111,6 +111,7 @@ def test_helm_lint_strict(values_file: Path) -> None:
         ("spark.mode=yarn", "/spark/mode"),
         ("cassandra.enabled=false", "externalHosts"),
         ("components.gateway.resources.limits=null", "/components/gateway/resources"),
+        ("lake.s3.bucket=Not_A_Bucket", "/lake/s3/bucket"),
     ],
 )
 def test_values_schema_rejects_mistakes(override: str, complaint: str) -> None:
@@ -374,6 +375,41 @@ def test_external_cassandra_release() -> None:
                 for volume in pod.get("volumes", []):
                     if volume["name"] == "lake":
                         assert volume["persistentVolumeClaim"]["claimName"] == "shared-lake"
+
+
+def test_lake_s3_release() -> None:
+    """lake.s3: every Python pod gets the bucket's URL, endpoint and region, the keys only as references
+    to the Secret, and no pod mounts a lake volume (no PVC is made), so any node can run them."""
+    docs = objects("lake-s3")
+    assert not by_kind(docs, "PersistentVolumeClaim")
+    seen = 0
+    for kind in ("CronJob", "Job", "Deployment", "StatefulSet"):
+        for doc in by_kind(docs, kind):
+            for where, _, pod in pod_specs(doc):
+                assert "lake" not in {v["name"] for v in pod.get("volumes", [])}, where
+                for container in pod["containers"]:
+                    env = env_of(container)
+                    assert "LAKE_DIR" not in env, where
+                    if "LAKE_URL" not in env:
+                        continue
+                    seen += 1
+                    assert env["LAKE_URL"] == "s3://nowplaying-lake/prod/lake"
+                    assert env["LAKE_S3_ENDPOINT"] == "http://seaweedfs-s3.storage.svc:8333"
+                    assert env["LAKE_S3_REGION"] == "eu-west-1"
+                    for key in ("LAKE_S3_ACCESS_KEY_ID", "LAKE_S3_SECRET_ACCESS_KEY"):
+                        assert env[key] == {"secretKeyRef": {"name": "nowplaying-lake-keys", "key": key}}, where
+    assert seen >= 5  # the four stages and the Spark driver at least
+
+
+def test_lake_s3_needs_a_bucket() -> None:
+    result = subprocess.run(
+        [tool("helm"), "template", RELEASE, str(CHART), "--kube-version", "1.31.0", "--set", "lake.s3.enabled=true"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "lake.s3.bucket is required when lake.s3.enabled is true" in result.stderr
 
 
 def test_spark_operator_release() -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 from nowplaying.common.config import PROJECT_ROOT, Settings
-from nowplaying.common.lake import Lake, new_batch_id
+from nowplaying.common.lake import FolderLake, new_batch_id
 from nowplaying.common.models import ENRICHED_CSV_COLUMNS
 from pydantic import SecretStr
 
@@ -99,7 +99,7 @@ def _created(row: dict[str, str]) -> datetime:
 
 
 def _write_batch(lake_dir: Path, rows: list[dict[str, str]], label: str) -> Path:
-    path = Lake(lake_dir).path_for("enriched", new_batch_id(label))
+    path = FolderLake(lake_dir).path_for("enriched", new_batch_id(label))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".tmp-{path.name}"
     with open(tmp, "w", encoding="utf-8", newline="") as handle:
@@ -131,8 +131,9 @@ E2E_SEED = 72
 def _history_rows(lake_dir: Path) -> list[dict[str, str]]:
     """Every enriched row the pipeline loaded (the loader moves loaded batches to history/)."""
     rows: list[dict[str, str]] = []
-    for batch in Lake(lake_dir).list_batches("history"):
-        with open(batch.path, encoding="utf-8", newline="") as handle:
+    lake = FolderLake(lake_dir)
+    for batch in lake.list_batches("history"):
+        with open(lake.path_of(batch), encoding="utf-8", newline="") as handle:
             rows.extend(csv.DictReader(handle))
     return rows
 

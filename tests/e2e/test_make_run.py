@@ -2,12 +2,13 @@
 
 It waits until the Data page lists plays and the Charts page shows a top track, checks the plays
 against the posts the sandbox served, stops with Ctrl-C (SIGINT), and starts again to show the data
-was kept.
+was kept. It runs twice: with the lake in a folder, and with ``LAKE_URL=s3://…`` (``make run`` then
+starts the project's SeaweedFS itself); the plays of the sandbox's initial corpus must be the same
+number on both.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import secrets
@@ -23,6 +24,9 @@ from nowplaying.common.config import PROJECT_ROOT
 from tests.support.net import free_port, http_json
 
 SONG_KINDS = {"link", "parsed", "query"}
+INITIAL_POSTS = 300
+# plays of the initial corpus, per lake backend run in this session (compared across backends)
+INITIAL_PLAYS: dict[str, int] = {}
 
 
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -74,19 +78,46 @@ def _wait(what: str, check: Any, proc: subprocess.Popen[bytes], log: Path, timeo
     raise AssertionError(f"timed out waiting for {what} ({last_error}):\n{log.read_text()[-4000:]}")
 
 
+def _lake_env(backend: str, tmp_path: Path) -> dict[str, str]:
+    if backend == "folder":
+        return {"LAKE_DIR": str(tmp_path / "lake"), "LAKE_URL": ""}
+    from tests.fixtures_lake import free_port_block
+
+    return {
+        "LAKE_URL": f"s3://nowplaying-e2e/run-{secrets.token_hex(3)}",
+        "LAKE_S3_ENDPOINT": "",  # the local server: make run starts SeaweedFS itself
+        "SEAWEEDFS_PORT": str(free_port_block()),
+        "SEAWEEDFS_DATA_DIR": str(tmp_path / "seaweedfs"),
+    }
+
+
+def _lake_of(env: dict[str, str]) -> Any:
+    from nowplaying.common.config import Settings
+    from nowplaying.common.lake import open_lake
+    from nowplaying.common.locals3 import LocalS3
+
+    if not env.get("LAKE_URL"):
+        return open_lake(Settings(lake_dir=Path(env["LAKE_DIR"]), lake_url=None))
+    data_dir, port = Path(env["SEAWEEDFS_DATA_DIR"]), int(env["SEAWEEDFS_PORT"])
+    server = LocalS3(Settings(seaweedfs_data_dir=data_dir, seaweedfs_port=port))
+    local = {k.lower(): v for k, v in server.lake_environment().items()}
+    return open_lake(Settings(lake_url=env["LAKE_URL"], **local))
+
+
 @pytest.mark.slow
-def test_make_run_end_to_end(tmp_path: Path, browser: Any) -> None:
+@pytest.mark.parametrize("backend", ["folder", "s3"])
+def test_make_run_end_to_end(backend: str, tmp_path: Path, browser: Any) -> None:
     gateway_port, sandbox_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "SPOTIFY_", "BLUESKY_", "MASTODON_"))}
     env.update(
         {
             "GATEWAY_PORT": str(gateway_port),
             "SANDBOX_PORT": str(sandbox_port),
-            "SANDBOX_INITIAL_POSTS": "300",
+            "SANDBOX_INITIAL_POSTS": str(INITIAL_POSTS),
             "SANDBOX_POSTS_PER_MINUTE": "30",
             "INITIAL_LOOKBACK_HOURS": "165",
             "AGGREGATE_SECONDS": "30",
-            "LAKE_DIR": str(tmp_path / "lake"),
+            **_lake_env(backend, tmp_path),
             "CASSANDRA_KEYSPACE": f"np_run_{secrets.token_hex(3)}",
         }
     )
@@ -97,8 +128,14 @@ def test_make_run_end_to_end(tmp_path: Path, browser: Any) -> None:
     proc = _start(env, log)
     try:
         _wait("the gateway", lambda: http_json(f"{base}/healthz"), proc, log, 900)
-        text = log.read_text()
-        assert f"open http://localhost:{gateway_port}" in text, "make run did not say what to open"
+        # it says what to open once it has seen the gateway answer itself (a moment after us)
+        _wait(
+            "make run to say what to open",
+            lambda: f"open http://localhost:{gateway_port}" in log.read_text(),
+            proc,
+            log,
+            120,
+        )
 
         page = browser.new_page()
 
@@ -126,13 +163,14 @@ def test_make_run_end_to_end(tmp_path: Path, browser: Any) -> None:
         for source in ("x", "mastodon", "bluesky"):
             served |= set(http_json(f"{admin}/served?source={source}")["ids"])
 
+        lake = _lake_of(env)
+
         def clean_kinds() -> dict[str, str]:
             kinds: dict[str, str] = {}
-            for path in (tmp_path / "lake" / "clean").rglob("*.jsonl.gz"):
-                with gzip.open(path, "rt") as handle:
-                    for line in handle:
-                        record = json.loads(line)
-                        kinds[record["post_id"]] = record["kind"]
+            for batch in lake.list_batches("clean"):
+                for _, line in lake.read_jsonl_lines(batch):
+                    record = json.loads(line)
+                    kinds[record["post_id"]] = record["kind"]
             return kinds
 
         def caught_up() -> tuple[list[dict[str, Any]], dict[str, str]] | None:
@@ -155,8 +193,15 @@ def test_make_run_end_to_end(tmp_path: Path, browser: Any) -> None:
         assert set(play_ids) == {i for i in served if kinds[i] in SONG_KINDS}
         # ... and the cleaner's judgement agrees with the sandbox's truth on almost every post
         agree = len(truth_songs & set(play_ids)) / max(1, len(truth_songs | set(play_ids)))
-        print(f"plays {len(play_ids)}, song posts served (truth) {len(truth_songs)}, agreement {agree:.3f}")
+        initial = {p["post_id"] for p in list(posts.values())[:INITIAL_POSTS]}
+        INITIAL_PLAYS[backend] = len(initial & set(play_ids))
+        print(
+            f"lake {backend}: plays {len(play_ids)} ({INITIAL_PLAYS[backend]} of the {INITIAL_POSTS} initial posts), "
+            f"song posts served (truth) {len(truth_songs)}, agreement {agree:.3f}"
+        )
         assert agree >= 0.95
+        if len(INITIAL_PLAYS) == 2:
+            assert INITIAL_PLAYS["s3"] == INITIAL_PLAYS["folder"], INITIAL_PLAYS
     finally:
         _stop(proc, log)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from nowplaying.cleaner.stage import run_once
 from nowplaying.common.config import Settings
-from nowplaying.common.lake import Lake, new_batch_id
+from nowplaying.common.lake import FolderLake, new_batch_id, read_jsonl_file
 from nowplaying.common.models import ParsedPost
 
 
@@ -31,18 +31,18 @@ def _post(i: int, text: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _write_raw(lake: Lake, batch_id: str, lines: list[bytes]) -> None:
+def _write_raw(lake: FolderLake, batch_id: str, lines: list[bytes]) -> None:
     lake.write_bytes("raw", batch_id, gzip.compress(b"\n".join(lines) + b"\n"))
 
 
-def _read_clean(lake: Lake, batch_id: str) -> list[ParsedPost]:
+def _read_clean(lake: FolderLake, batch_id: str) -> list[ParsedPost]:
     path = lake.path_for("clean", batch_id)
-    return [ParsedPost.from_dict(json.loads(line)) for _, line in Lake.read_jsonl_lines(path)]
+    return [ParsedPost.from_dict(json.loads(line)) for _, line in read_jsonl_file(path)]
 
 
 def test_clean_stage_end_to_end(clean_db: Settings, cassandra_session: Any, lake_dir: Path) -> None:
     settings = clean_db.model_copy(update={"lake_dir": lake_dir})
-    lake = Lake(lake_dir)
+    lake = FolderLake(lake_dir)
     first, second = new_batch_id("x"), new_batch_id("mastodon")
     _write_raw(
         lake,
@@ -105,7 +105,7 @@ def test_clean_stage_end_to_end(clean_db: Settings, cassandra_session: Any, lake
 
 def test_unreadable_raw_batch_stays_pending(clean_db: Settings, cassandra_session: Any, lake_dir: Path) -> None:
     settings = clean_db.model_copy(update={"lake_dir": lake_dir})
-    lake = Lake(lake_dir)
+    lake = FolderLake(lake_dir)
     bad, good = new_batch_id("bad"), new_batch_id("good")
     whole = gzip.compress(b"\n".join(json.dumps(_post(i, f"song {i} " * 20)).encode() for i in range(500)))
     lake.write_bytes("raw", bad, whole[: len(whole) // 2])  # a gzip stream cut in the middle

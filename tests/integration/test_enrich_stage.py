@@ -16,7 +16,7 @@ import pytest
 import requests
 from nowplaying.common.cassandra import ProgressStore, connect, shutdown
 from nowplaying.common.config import Settings
-from nowplaying.common.lake import Lake, new_batch_id
+from nowplaying.common.lake import FolderLake, new_batch_id
 from nowplaying.common.models import ENRICHED_CSV_COLUMNS, Post
 
 pytest.importorskip("nowplaying.sandbox.corpus")
@@ -31,7 +31,7 @@ SONGS = "__songs__"
 def write_stream(settings: Settings, n: int, batch_size: int, seed: int = 42) -> tuple[dict[str, Any], list[str]]:
     """Generated posts, cleaned, as clean batches; returns (truth by post id, batch ids).
     ``truth[SONGS]`` is the set of post ids the cleaner made song posts."""
-    lake = Lake(settings.lake_dir)
+    lake = FolderLake(settings.lake_dir)
     truth: dict[str, Any] = {}
     records: list[dict[str, Any]] = []
     batch_ids: list[str] = []
@@ -51,8 +51,9 @@ def write_stream(settings: Settings, n: int, batch_size: int, seed: int = 42) ->
 
 def read_rows(settings: Settings) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
-    for batch in Lake(settings.lake_dir).list_batches("enriched"):
-        reader = csv.DictReader(io.StringIO(batch.path.read_text("utf-8")))
+    lake = FolderLake(settings.lake_dir)
+    for batch in lake.list_batches("enriched"):
+        reader = csv.DictReader(io.StringIO(lake.read_bytes(batch).decode("utf-8")))
         assert tuple(reader.fieldnames or ()) == ENRICHED_CSV_COLUMNS
         rows.extend(reader)
     return rows
@@ -120,8 +121,8 @@ def test_matches_are_precise_and_recall_is_high(enrich_settings: Settings, sessi
 
     # a re-run finds nothing pending; the same posts again cost no search at all (match cache)
     assert run_once(enrich_settings, session).batches_done == 0
-    lake = Lake(enrich_settings.lake_dir)
-    again = lake.write_bytes("clean", new_batch_id("again"), lake.list_batches("clean")[0].path.read_bytes())
+    lake = FolderLake(enrich_settings.lake_dir)
+    again = lake.write_bytes("clean", new_batch_id("again"), lake.read_bytes(lake.list_batches("clean")[0]))
     repeat = run_once(enrich_settings, session)
     assert repeat.batches_done == 1 and repeat.posts > 0
     assert repeat.spotify_requests <= 2  # at most a token and the audio-features probe
@@ -150,7 +151,7 @@ def test_faults_lose_nothing_and_write_nothing_twice(
     first = run_once(enrich_settings, session)
     progress = ProgressStore(session, enrich_settings.cassandra_keyspace)
     done = progress.done_ids(STAGE, {b[:4] + "-" + b[4:6] + "-" + b[6:8] for b in batch_ids})
-    written = {b.batch_id for b in Lake(enrich_settings.lake_dir).list_batches("enriched")}
+    written = {b.batch_id for b in FolderLake(enrich_settings.lake_dir).list_batches("enriched")}
     assert written == done  # a CSV exists exactly for the batches marked done
     if recovers:
         assert first.status == "ok" and len(done) == len(batch_ids)
@@ -164,13 +165,13 @@ def test_faults_lose_nothing_and_write_nothing_twice(
     ids = [r["post_id"] for r in rows]
     assert len(ids) == len(set(ids))  # nothing written twice
     assert set(ids) == truth[SONGS]  # nothing lost
-    assert {b.batch_id for b in Lake(enrich_settings.lake_dir).list_batches("enriched")} == set(batch_ids)
+    assert {b.batch_id for b in FolderLake(enrich_settings.lake_dir).list_batches("enriched")} == set(batch_ids)
 
 
 def test_bad_records_are_rejected_with_the_reason_and_the_batch_goes_on(
     enrich_settings: Settings, session: Any
 ) -> None:
-    lake = Lake(enrich_settings.lake_dir)
+    lake = FolderLake(enrich_settings.lake_dir)
     good = clean_core.clean_post(Post.from_dict(next(iter(generate_posts(seed=3, n=1))).as_post())).to_dict()
     good.update(kind="parsed", artist="Nobody Knows", title="This Song")
     data = orjson.dumps(good) + b"\n" + b'{"kind": "parsed"}\n' + b"not json\n"

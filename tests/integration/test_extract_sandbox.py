@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from nowplaying.common.cassandra import CheckpointStore
 from nowplaying.common.config import Settings
-from nowplaying.common.lake import Lake
+from nowplaying.common.lake import FolderLake
 from nowplaying.extractor.stage import run_extract
 from nowplaying.extractor.window import Window, position_key
 
@@ -68,8 +68,9 @@ def expected_ids(sandbox: Any) -> dict[str, set[str]]:
 
 def lake_ids(lake_dir: Path) -> dict[str, Counter[str]]:
     found: dict[str, Counter[str]] = {"x": Counter(), "mastodon": Counter(), "bluesky": Counter()}
-    for batch in Lake(lake_dir).list_batches("raw"):
-        with gzip.open(batch.path, "rt") as handle:
+    lake = FolderLake(lake_dir)
+    for batch in lake.list_batches("raw"):
+        with gzip.open(lake.path_of(batch), "rt") as handle:
             for line in handle:
                 record = json.loads(line)
                 found[record["source"]][record["post_id"]] += 1
@@ -142,8 +143,8 @@ def test_two_runs_fetch_every_post_exactly_once(
     assert sum(o.posts for o in third) == 0, "a run with nothing new wrote posts again"
     assert_exactly_once(sandbox, settings.lake_dir)
     # the raw records follow the Post contract
-    batch = Lake(settings.lake_dir).list_batches("raw")[0]
-    with gzip.open(batch.path, "rt") as handle:
+    lake = FolderLake(settings.lake_dir)
+    with gzip.open(lake.path_of(lake.list_batches("raw")[0]), "rt") as handle:
         record = json.loads(handle.readline())
     assert set(record) == {
         "source",
@@ -284,5 +285,5 @@ def test_killed_runs_lose_nothing_and_double_nothing(
     except AssertionError as exc:  # say enough to debug a rare failure from the log alone
         store = CheckpointStore(cassandra_session, settings.cassandra_keyspace)
         checkpoints = {s: store.get(s) for s in ("x", "mastodon", "bluesky")}
-        batches = [b.batch_id for b in Lake(settings.lake_dir).list_batches("raw")]
+        batches = [b.batch_id for b in FolderLake(settings.lake_dir).list_batches("raw")]
         raise AssertionError(f"{exc}\ncheckpoints: {checkpoints}\nbatches: {batches}") from exc

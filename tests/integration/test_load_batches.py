@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from nowplaying.common.config import Settings
-from nowplaying.common.lake import Lake, file_checksum
+from nowplaying.common.lake import FolderLake, file_checksum
 from nowplaying.common.models import AUDIO_FEATURES, ENRICHED_CSV_COLUMNS
 from nowplaying.loader.stage import run_load
 from nowplaying.loader.writer import Statements
@@ -106,12 +106,12 @@ def test_a_batch_lands_in_every_table_and_moves_to_history(
     assert got.match_confidence == pytest.approx(float(multi["match_confidence"]), rel=1e-6)
 
     # bookkeeping: history, load_log, pipeline_runs
-    lake = Lake(lake_dir)
+    lake = FolderLake(lake_dir)
     assert lake.list_batches("enriched") == []
     [moved] = lake.list_batches("history")
-    assert moved.path.name == path.name
+    assert moved.name == path.name
     log_row = cassandra_session.execute(f"SELECT * FROM {ks}.load_log WHERE file = %s", (moved.batch_id,)).one()
-    assert (log_row.status, log_row.checksum) == ("loaded", file_checksum(moved.path))
+    assert (log_row.status, log_row.checksum) == ("loaded", file_checksum(lake.path_of(moved)))
     assert (log_row.rows_total, log_row.rows_loaded, log_row.rows_rejected) == (3_000, 3_000, 0)
     run = cassandra_session.execute(f"SELECT * FROM {ks}.pipeline_runs WHERE stage = 'load' LIMIT 1").one()
     assert (run.status, run.items_in, run.items_out, run.errors) == ("ok", 3_000, 3_000, 0)
@@ -124,18 +124,18 @@ def test_a_loaded_file_is_skipped_and_an_interrupted_one_reloaded_without_duplic
     settings = _settings(clean_db, lake_dir)
     path, _ = write_enriched_batch(lake_dir, 2_000, seed=22, start=START, end=END)
     run_load(settings, cassandra_session)
-    lake = Lake(lake_dir)
+    lake = FolderLake(lake_dir)
     [loaded] = lake.list_batches("history")
 
     # delivered again, same bytes: skipped, moved to history again, nothing doubled
-    shutil.copy(loaded.path, path)
+    shutil.copy(lake.path_of(loaded), path)
     summary = run_load(settings, cassandra_session)
     assert summary.count("skipped") == 1 and summary.rows_loaded == 0
     assert lake.list_batches("enriched") == [] and len(lake.list_batches("history")) == 1
 
     # interrupted earlier (load_log still 'loading'): loaded again in full, still 2,000 plays
     cassandra_session.execute(f"UPDATE {ks}.load_log SET status = 'loading' WHERE file = %s", (loaded.batch_id,))
-    shutil.move(loaded.path, path)
+    shutil.move(lake.path_of(loaded), path)
     summary = run_load(settings, cassandra_session)
     assert summary.count("loaded") == 1 and summary.rows_loaded == 2_000
     assert count_plays(cassandra_session, ks) == 2_000
@@ -165,7 +165,7 @@ def test_bad_rows_go_to_a_rejects_file_with_line_and_reason_and_the_rest_loads(
     summary = run_load(_settings(clean_db, lake_dir), cassandra_session)
     assert summary.rows_loaded == 496 and summary.rows_rejected == 4
     assert count_plays(cassandra_session, ks) == 496
-    batch = Lake(lake_dir).list_batches("history")[0]
+    batch = FolderLake(lake_dir).list_batches("history")[0]
     rejects_file = lake_dir / "rejects" / batch.day / f"{batch.batch_id}.load.jsonl"
     rejects = [json.loads(line) for line in rejects_file.read_text().splitlines()]
     assert [r["line"] for r in rejects] == [11, 21, 31, 41]
@@ -186,7 +186,7 @@ def test_bad_rows_go_to_a_rejects_file_with_line_and_reason_and_the_rest_loads(
 def test_a_file_with_a_wrong_header_is_set_aside_and_the_others_load(
     clean_db: Settings, cassandra_session: Any, lake_dir: Path
 ) -> None:
-    lake = Lake(lake_dir)
+    lake = FolderLake(lake_dir)
     bad_path, _ = write_enriched_batch(lake_dir, 10, seed=24, start=START, end=END, batch_id="20260301T000000Z-bad-1")
     text = bad_path.read_text().split("\n", 1)
     bad_path.write_text(",".join(ENRICHED_CSV_COLUMNS[:22]) + "\n" + text[1])

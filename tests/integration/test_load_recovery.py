@@ -19,7 +19,7 @@ import pytest
 from cassandra import OperationTimedOut, ReadTimeout
 from nowplaying.common.cassandra import connect, shutdown
 from nowplaying.common.config import PROJECT_ROOT, Settings
-from nowplaying.common.lake import Lake
+from nowplaying.common.lake import FolderLake
 from nowplaying.common.localnode import LocalNode, port_open
 from nowplaying.common.migrate import migrate
 
@@ -95,9 +95,9 @@ def _run_to_end(env: dict[str, str], log_path: Path, timeout: float = 400) -> su
 
 def _assert_all_loaded_once(session: Any, keyspace: str, lake_dir: Path, name: str) -> None:
     assert count_plays(session, keyspace) == N_ROWS
-    lake = Lake(lake_dir)
+    lake = FolderLake(lake_dir)
     assert lake.list_batches("enriched") == []
-    assert [b.path.name for b in lake.list_batches("history")] == [name]
+    assert [b.name for b in lake.list_batches("history")] == [name]
 
 
 def test_killed_mid_file_then_rerun_gives_exactly_every_play(
@@ -118,7 +118,7 @@ def test_killed_mid_file_then_rerun_gives_exactly_every_play(
     print(f"killed after at least {written} plays were visible ({partial} once the writes in flight settled)")
     assert 0 < partial < N_ROWS
     assert path.exists(), "an interrupted file must stay in enriched/"
-    assert Lake(lake_dir).list_batches("history") == []
+    assert FolderLake(lake_dir).list_batches("history") == []
 
     done = _run_to_end(env, log_path)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
@@ -195,7 +195,7 @@ def test_cassandra_stopped_mid_load_fails_clearly_and_next_run_loads_everything(
     assert code == 1, output[-3000:]
     assert f"error: Cassandra unavailable while loading enriched/{path.parent.name}/{path.name}:" in output
     assert path.exists(), "the file must stay in enriched/ for the next run"
-    assert Lake(lake_dir).list_batches("history") == []
+    assert FolderLake(lake_dir).list_batches("history") == []
 
     _wait_ports_free(settings)
     node.start()

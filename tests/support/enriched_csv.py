@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from nowplaying.common.lake import Lake, new_batch_id
+from nowplaying.common.lake import FolderLake, new_batch_id
 from nowplaying.common.models import ENRICHED_CSV_COLUMNS, format_rfc3339
 
 DEFAULT_START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -280,7 +280,7 @@ def write_enriched_batch(
 ) -> tuple[Path, list[dict[str, str]]]:
     """Write a batch where the loader looks for it: ``<lake>/enriched/<day>/<batch_id>.csv``."""
     batch_id = batch_id or new_batch_id(f"synthetic-{seed}")
-    path = Lake(lake_dir).path_for("enriched", batch_id)
+    path = FolderLake(lake_dir).path_for("enriched", batch_id)
     rows = write_enriched_csv(
         path, n_rows, seed, start, end, n_tracks, bot_share, matched_share, return_rows=return_rows, newlines=newlines
     )

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
-
 import pytest
 from nowplaying.common.config import Settings
-from nowplaying.common.lake import Lake, LakeError, batch_day, new_batch_id
+from nowplaying.common.lake import LakeError, batch_day, new_batch_id
 from nowplaying.common.migrate import load_migrations
 from nowplaying.common.models import (
     ENRICHED_CSV_COLUMNS,
@@ -106,29 +103,6 @@ def test_enriched_columns_start_with_the_seed_columns_in_order() -> None:
     assert ENRICHED_CSV_COLUMNS[:22] == SEED_CSV_COLUMNS
     assert SEED_CSV_COLUMNS[0] == "id_tweet" and SEED_CSV_COLUMNS[-1] == "mode"
     assert len(set(ENRICHED_CSV_COLUMNS)) == len(ENRICHED_CSV_COLUMNS)
-
-
-def test_lake_writes_atomically_and_lists_pending(tmp_path: Path) -> None:
-    lake = Lake(tmp_path)
-    first = lake.write_jsonl("raw", new_batch_id("x"), [{"a": 1}, {"a": 2}])
-    second = lake.write_jsonl("raw", new_batch_id("mastodon"), [{"a": 3}])
-    # a writer that died mid-write leaves only a hidden temp file, which is never listed
-    (first.path.parent / ".tmp-broken.jsonl.gz-1234").write_bytes(b"partial")
-    listed = lake.list_batches("raw")
-    assert [b.batch_id for b in listed] == [first.batch_id, second.batch_id]
-    assert [b.batch_id for b in lake.pending("raw", {first.batch_id})] == [second.batch_id]
-    lines = list(Lake.read_jsonl_lines(first.path))
-    assert [n for n, _ in lines] == [1, 2]
-    with gzip.open(first.path, "rb") as handle:
-        assert handle.read().count(b"\n") == 2
-
-
-def test_lake_move_keeps_the_file(tmp_path: Path) -> None:
-    lake = Lake(tmp_path)
-    batch = lake.write_bytes("enriched", new_batch_id("e"), b"id_tweet\n")
-    moved = lake.move(batch, "history")
-    assert not batch.path.exists() and moved.path.read_bytes() == b"id_tweet\n"
-    assert lake.list_batches("enriched") == [] and lake.list_batches("history") == [moved]
 
 
 def test_batch_ids_sort_by_time_and_name_their_day() -> None:

@@ -93,8 +93,7 @@ seccompProfile:
   value: {{ $root.Values.cassandra.replication | quote }}
 - name: CASSANDRA_LOCAL_DC
   value: {{ (ternary $root.Values.cassandra.datacenter $root.Values.cassandra.externalLocalDc $root.Values.cassandra.enabled) | quote }}
-- name: LAKE_DIR
-  value: /lake
+{{- include "nowplaying.lakeEnv" $root }}
 {{- with include "nowplaying.pushgatewayUrl" $root }}
 - name: PUSHGATEWAY_URL
   value: {{ . | quote }}
@@ -150,6 +149,33 @@ seccompProfile:
 {{- range $key, $value := .extra }}
 - name: {{ $key }}
   value: {{ $value | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Where the lake is: the PVC mounted at /lake, or S3 (lake.s3) with the keys from a Secret. */}}
+{{- define "nowplaying.lakeEnv" -}}
+{{- $s3 := .Values.lake.s3 -}}
+{{- if $s3.enabled }}
+- name: LAKE_URL
+  value: {{ printf "s3://%s/%s" (required "lake.s3.bucket is required when lake.s3.enabled is true" $s3.bucket) $s3.prefix | trimSuffix "/" | quote }}
+- name: LAKE_S3_REGION
+  value: {{ $s3.region | quote }}
+{{- with $s3.endpoint }}
+- name: LAKE_S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- with $s3.existingSecret }}
+{{- range $key := list "LAKE_S3_ACCESS_KEY_ID" "LAKE_S3_SECRET_ACCESS_KEY" }}
+- name: {{ $key }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.lake.s3.existingSecret }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- else }}
+- name: LAKE_DIR
+  value: /lake
 {{- end }}
 {{- end -}}
 

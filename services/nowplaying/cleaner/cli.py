@@ -15,12 +15,13 @@ def _handle(args: argparse.Namespace) -> int:
     from nowplaying.cleaner.stage import run_once
     from nowplaying.common.cassandra import CassandraUnavailable
     from nowplaying.common.config import get_settings
+    from nowplaying.common.lake import LakeError
     from nowplaying.common.stage import run_loop
 
     settings = get_settings()
     try:
         return run_loop(lambda: run_once(settings), args.loop, "clean")
-    except CassandraUnavailable as exc:
+    except (CassandraUnavailable, LakeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

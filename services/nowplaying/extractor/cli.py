@@ -12,6 +12,7 @@ from nowplaying.common.cliutil import add_loop_argument
 def _handle(args: argparse.Namespace) -> int:
     from nowplaying.common.cassandra import CassandraUnavailable, connect, shutdown
     from nowplaying.common.config import get_settings
+    from nowplaying.common.lake import LakeError
     from nowplaying.common.stage import run_loop
     from nowplaying.extractor.http import SourceError
     from nowplaying.extractor.stage import run_extract
@@ -26,7 +27,7 @@ def _handle(args: argparse.Namespace) -> int:
         return 1
     try:
         return run_loop(lambda: run_extract(settings, session), args.loop, "extract")
-    except SourceError as exc:
+    except (SourceError, LakeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

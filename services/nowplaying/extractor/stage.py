@@ -21,7 +21,7 @@ from prometheus_client import Gauge
 
 from nowplaying.common.cassandra import CheckpointStore, utcnow
 from nowplaying.common.config import Settings
-from nowplaying.common.lake import Lake, new_batch_id
+from nowplaying.common.lake import Lake, new_batch_id, open_lake
 from nowplaying.common.logging import get_logger
 from nowplaying.common.metrics import StageMetrics
 from nowplaying.common.stage import StageRun, stage_run
@@ -54,7 +54,7 @@ class CheckpointJournal:
         window = Window.from_dict(state.get("window"))
         pending = state.get("pending")
         if pending:
-            if self.lake.path_for("raw", pending["batch_id"]).exists():
+            if self.lake.exists("raw", pending["batch_id"]):
                 window = Window.from_dict(pending["window"])
                 log.info("checkpoint_rolled_forward", source=source, batch=pending["batch_id"])
             else:
@@ -179,7 +179,8 @@ async def _run_source(source: Source, journal: CheckpointJournal, lake: Lake) ->
 
 async def extract_once(settings: Settings, session: Session, run: StageRun) -> list[SourceOutcome]:
     keyspace = settings.cassandra_keyspace
-    lake = Lake(settings.lake_dir)
+    lake = open_lake(settings)
+    lake.sweep_temporaries()
     journal = CheckpointJournal(CheckpointStore(session, keyspace), lake)
     metrics = SourceMetrics(run.metrics.registry)
     names, skipped = enabled_sources(settings)

@@ -10,13 +10,13 @@ Per file:
 
 A file whose header is not the enriched CSV header is moved to ``rejects/`` whole, with the reason.
 If Cassandra fails during a file the run stops with "Cassandra unavailable while loading <file>";
-the file stays in ``enriched/`` and the next run loads it completely.
+the file stays in ``enriched/`` and the next run loads it completely. On S3 the file is first copied
+to a local temporary file (the workers read byte ranges of it); a file that another run moved away
+meanwhile is skipped.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -34,7 +34,7 @@ from prometheus_client import Counter, Gauge
 
 from nowplaying.common.cassandra import CassandraUnavailable, connect, shutdown
 from nowplaying.common.config import Settings
-from nowplaying.common.lake import Batch, Lake, file_checksum
+from nowplaying.common.lake import Batch, BatchMissing, Lake, LakeUnavailable, file_checksum, open_lake
 from nowplaying.common.logging import configure_logging, get_logger
 from nowplaying.common.metrics import StageMetrics
 from nowplaying.common.stage import StageRun, stage_run
@@ -244,52 +244,34 @@ def load_file(
 
 
 # --- lake moves --------------------------------------------------------------------------------
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".tmp-{target.name}-{secrets.token_hex(4)}"
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+REJECTS_SUFFIX = ".load.jsonl"
 
 
-def rejects_path(lake: Lake, batch: Batch) -> Path:
-    return lake.area_dir("rejects") / batch.day / f"{batch.batch_id}.load.jsonl"
-
-
-def write_rejects(lake: Lake, batch: Batch, rejects: list[Reject]) -> Path:
-    label = f"enriched/{batch.day}/{batch.path.name}"
+def write_rejects(lake: Lake, batch: Batch, rejects: list[Reject]) -> Batch:
     lines = [
-        orjson.dumps({"file": label, "line": r.line, "reason": r.reason, "record": r.record}) + b"\n" for r in rejects
+        orjson.dumps({"file": batch.key, "line": r.line, "reason": r.reason, "record": r.record}) + b"\n"
+        for r in rejects
     ]
-    target = rejects_path(lake, batch)
-    _write_atomically(target, b"".join(lines))
-    return target
+    # replace: a later load of the same batch id (a re-enriched file) states its own rejects
+    return lake.write_bytes("rejects", batch.batch_id, b"".join(lines), suffix=REJECTS_SUFFIX, replace=True)
 
 
-def move_to_history(lake: Lake, batch: Batch, checksum: str) -> Path:
+def move_to_history(lake: Lake, batch: Batch, checksum: str) -> Batch:
     """Move a loaded file to history/. A different file already there under the same name is kept
     (renamed with its checksum), so history never loses a file."""
-    target = lake.area_dir("history") / batch.day / batch.path.name
-    if target.exists() and file_checksum(target) != checksum:
-        kept = target.with_name(f"{batch.batch_id}.replaced-{file_checksum(target)[:12]}.csv.old")
-        os.replace(target, kept)
-        log.warning("history_name_taken", file=batch.path.name, kept_as=kept.name)
-    return lake.move(batch, "history").path
+    target = Batch("history", batch.day, batch.batch_id, batch.name)
+    if lake.has(target):
+        existing = lake.checksum(target)
+        if existing != checksum:
+            kept = lake.move(target, "history", name=f"{batch.batch_id}.replaced-{existing[:12]}.csv.old")
+            log.warning("history_name_taken", file=batch.name, kept_as=kept.name)
+    return lake.move(batch, "history")
 
 
-def refuse_file(lake: Lake, batch: Batch, reason: str) -> Path:
+def refuse_file(lake: Lake, batch: Batch, reason: str) -> Batch:
     """A file that cannot be loaded at all: moved whole to rejects/, with the reason beside it."""
     write_rejects(lake, batch, [Reject(1, reason, "")])
-    target = lake.area_dir("rejects") / batch.day / batch.path.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(batch.path, target)
-    return target
+    return lake.move(batch, "rejects")
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -320,11 +302,31 @@ def load_batch(
     load_log: LoadLog,
     settings: Settings,
 ) -> FileResult:
-    """Load one enriched batch (steps 1-4 of the module doc). Raises ``LoadError`` if Cassandra fails."""
-    name = f"enriched/{batch.day}/{batch.path.name}"
+    """Load one enriched batch (steps 1-4 of the module doc). Raises ``LoadError`` if Cassandra or
+    the lake fails; a batch that another run moved away meanwhile is skipped."""
+    try:
+        with lake.local_file(batch) as path:
+            return _load_local_file(lake, batch, path, session, statements, load_log, settings)
+    except BatchMissing:
+        log.info("load_skipped", file=batch.key, reason="no longer in enriched/ (another run moved it)")
+        return FileResult(batch.batch_id, "skipped")
+    except LakeUnavailable as exc:
+        raise LoadError(f"lake unavailable while loading {batch.key}: {exc}") from exc
+
+
+def _load_local_file(
+    lake: Lake,
+    batch: Batch,
+    path: Path,
+    session: Session,
+    statements: Statements,
+    load_log: LoadLog,
+    settings: Settings,
+) -> FileResult:
+    name = batch.key
     started = time.monotonic()
     try:
-        checksum = file_checksum(batch.path)
+        checksum = file_checksum(path)
         entry = load_log.get(batch.batch_id)
         if entry is not None and entry.status == "loaded" and entry.checksum == checksum:
             move_to_history(lake, batch, checksum)
@@ -333,15 +335,15 @@ def load_batch(
         if entry is not None:
             log.info("load_again", file=name, previous_status=entry.status, same_checksum=entry.checksum == checksum)
         try:
-            data_start = read_header(batch.path)
+            data_start = read_header(path)
         except HeaderError as exc:
             target = refuse_file(lake, batch, str(exc))
-            log.error("load_refused", file=name, reason=str(exc), moved_to=str(target))
+            log.error("load_refused", file=name, reason=str(exc), moved_to=target.key)
             return FileResult(batch.batch_id, "refused", seconds=time.monotonic() - started)
         now = datetime.now(UTC)
         started_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
         load_log.loading(batch.batch_id, checksum, started_at)
-        part = load_file(session, statements, settings, batch.path, data_start, now)
+        part = load_file(session, statements, settings, path, data_start, now)
         result = FileResult(
             batch.batch_id,
             "loaded",
@@ -350,10 +352,10 @@ def load_batch(
             rows_rejected=len(part.rejects),
         )
         if part.rejects:
-            target = write_rejects(lake, batch, part.rejects)
+            rejects = write_rejects(lake, batch, part.rejects)
             for reject in part.rejects[:20]:
                 log.warning("row_rejected", file=name, line=reject.line, reason=reject.reason)
-            log.warning("rows_rejected", file=name, rows=len(part.rejects), rejects=str(target))
+            log.warning("rows_rejected", file=name, rows=len(part.rejects), rejects=rejects.key)
         load_log.loaded(batch.batch_id, checksum, result, started_at)
     except CASSANDRA_ERRORS as exc:
         raise LoadError(f"Cassandra unavailable while loading {name}: {exc}") from exc
@@ -389,7 +391,7 @@ def _record(run: StageRun, metrics: LoadMetrics, result: FileResult) -> None:
 
 def run_load(settings: Settings, session: Session | None = None) -> LoadSummary:
     """Load every pending enriched batch (oldest first). Raises ``LoadError`` when Cassandra fails."""
-    lake = Lake(settings.lake_dir)
+    lake = open_lake(settings)
     own_session = session is None
     if session is None:
         try:
@@ -401,7 +403,11 @@ def run_load(settings: Settings, session: Session | None = None) -> LoadSummary:
     metrics = LoadMetrics(stage_metrics)
     try:
         with stage_run(STAGE, session, settings, stage_metrics) as run:
-            batches = lake.list_batches("enriched")
+            try:
+                lake.sweep_temporaries()
+                batches = lake.list_batches("enriched")
+            except LakeUnavailable as exc:
+                raise LoadError(f"lake unavailable while listing enriched/: {exc}") from exc
             run.detail["pending_files"] = len(batches)
             if batches:
                 try:
