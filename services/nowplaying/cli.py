@@ -11,6 +11,7 @@ import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from nowplaying.common.config import get_settings
@@ -50,15 +51,24 @@ def _local_server(action: str, server: Any, start: Callable[[], str], error: typ
 
 
 def _cmd_cassandra(args: argparse.Namespace) -> int:
-    from nowplaying.common.localnode import LocalNode, NodeError
+    from nowplaying.common.localnode import LocalCluster, NodeError
 
-    node = LocalNode(get_settings())
+    settings = get_settings()
+    cluster = LocalCluster(settings, args.nodes)
 
     def start() -> str:
-        version = node.start()
-        return f"Cassandra {version} is up on 127.0.0.1:{node.settings.cassandra_port} (data: {node.paths.base})"
+        version = cluster.start()
+        if len(cluster.nodes) == 1:
+            node = cluster.nodes[0]
+            return f"Cassandra {version} is up on 127.0.0.1:{settings.cassandra_port} (data: {node.paths.base})"
+        return (
+            f"Cassandra {version}: {len(cluster.nodes)} nodes up on {cluster.hosts} port {settings.cassandra_port}"
+            f" (data: {Path(settings.cassandra_data_dir).resolve()}/node*). Use them with"
+            f" CASSANDRA_HOSTS={cluster.hosts} and, for a keyspace on all of them,"
+            f' CASSANDRA_REPLICATION=\'{{"class": "SimpleStrategy", "replication_factor": {len(cluster.nodes)}}}\''
+        )
 
-    return _local_server(args.action, node, start, NodeError)
+    return _local_server(args.action, cluster, start, NodeError)
 
 
 def _cmd_s3(args: argparse.Namespace) -> int:
@@ -104,8 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nowplaying", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("cassandra", help="start, stop or inspect the project's local Cassandra node")
+    p = sub.add_parser("cassandra", help="start, stop or inspect the project's local Cassandra node(s)")
     p.add_argument("action", choices=("start", "stop", "status"))
+    p.add_argument(
+        "--nodes", type=int, choices=range(1, 10), metavar="N", default=None,
+        help="local nodes (default CASSANDRA_NODES; several listen on CASSANDRA_NODE_ADDRESSES); stop and"
+        " status cover every node started from CASSANDRA_DATA_DIR",
+    )  # fmt: skip
     p.set_defaults(handler=_cmd_cassandra)
 
     p = sub.add_parser("s3", help="start, stop or inspect the project's local S3 server (SeaweedFS)")

@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from nowplaying.common.lake import Lake, batch_day, jsonl_lines, open_lake
+from nowplaying.common.lake import Lake, batch_day, jsonl_lines, open_lake, rework_batch_id
 from nowplaying.common.logging import get_logger
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def check_run_id(run_id: str) -> str:
 
 
 def output_batch_id(raw_batch_id: str, run_id: str) -> str:
-    return f"{raw_batch_id}_bf{check_run_id(run_id)}"
+    return rework_batch_id(raw_batch_id, check_run_id(run_id))
 
 
 def reclean(lines: Iterable[tuple[int, bytes]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

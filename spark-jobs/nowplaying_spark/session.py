@@ -46,13 +46,14 @@ def cassandra_conf(settings: Settings) -> dict[str, str]:
     points = settings.cassandra_contact_points
     hosts = ",".join(host for host, _ in points) or "127.0.0.1"
     port = points[0][1] if points else settings.cassandra_port
-    single = len(points) <= 1
     conf = {
         "spark.cassandra.connection.host": hosts,
         "spark.cassandra.connection.port": str(port),
         "spark.cassandra.connection.localDC": settings.cassandra_local_dc,
-        "spark.cassandra.input.consistency.level": "LOCAL_ONE" if single else "LOCAL_QUORUM",
-        "spark.cassandra.output.consistency.level": "LOCAL_ONE" if single else "LOCAL_QUORUM",
+        "spark.cassandra.input.consistency.level": settings.consistency,
+        "spark.cassandra.output.consistency.level": settings.consistency,
+        # a missing value (null) is left unset rather than written as a tombstone cell
+        "spark.cassandra.output.ignoreNulls": "true",
         "spark.sql.extensions": "com.datastax.spark.connector.CassandraSparkExtensions",
         # The jobs read plays by partition key (the 24 hour buckets of each day). As a direct join the
         # keys are read by parallel tasks; a plain IN would put every bucket in one task.

@@ -103,11 +103,19 @@ def test_cassandra_conf_follows_the_settings() -> None:
     assert single["spark.cassandra.output.consistency.level"] == "LOCAL_ONE"
     assert "spark.cassandra.auth.username" not in single
     cluster = cassandra_conf(
-        Settings(cassandra_hosts="c1,c2,c3", cassandra_username="np", cassandra_password="pw")  # type: ignore[arg-type]
+        Settings(
+            cassandra_hosts="c1,c2,c3",
+            cassandra_replication='{"class": "NetworkTopologyStrategy", "datacenter1": 3}',
+            cassandra_username="np",
+            cassandra_password="pw",  # type: ignore[arg-type]
+        )
     )
     assert cluster["spark.cassandra.connection.host"] == "c1,c2,c3"
     assert cluster["spark.cassandra.output.consistency.level"] == "LOCAL_QUORUM"
     assert cluster["spark.cassandra.auth.username"] == "np"
+    assert cluster["spark.cassandra.output.ignoreNulls"] == "true"
+    forced = cassandra_conf(Settings(cassandra_consistency="quorum"))
+    assert forced["spark.cassandra.input.consistency.level"] == "QUORUM"
 
 
 def test_cli_refuses_a_bad_day_before_starting_spark(capsys: pytest.CaptureFixture[str]) -> None:

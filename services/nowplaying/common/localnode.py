@@ -1,8 +1,15 @@
-"""A local Cassandra 5.0 node owned by the project: ``nowplaying cassandra start|stop|status``.
+"""Local Cassandra 5.0 nodes owned by the project: ``nowplaying cassandra start [--nodes N]|stop|status``.
 
-The server jars come from Maven Central (``make setup`` puts them in ``CASSANDRA_HOME/lib``); the node
+The server jars come from Maven Central (``make setup`` puts them in ``CASSANDRA_HOME/lib``); a node
 runs as a plain JVM process on JDK 17 with its data, configuration, log and pid file under
 ``CASSANDRA_DATA_DIR``. ``start`` returns once CQL answers.
+
+One node listens on 127.0.0.1. Several (``LocalCluster``, ``--nodes 3``) form one cluster on distinct
+loopback addresses (``CASSANDRA_NODE_ADDRESSES``, 127.0.0.21-23), all on ``CASSANDRA_PORT`` and
+``CASSANDRA_STORAGE_PORT``, each with its own JMX port (``CASSANDRA_JMX_PORT`` + i) and its data under
+``CASSANDRA_DATA_DIR/node<i>``. They are sized for a 2-core, 24 GiB machine: ``CASSANDRA_CLUSTER_HEAP``
+(512M) each, small memtables, few concurrent reads and writes, one compactor. The first is the
+seed; each owns one evenly spaced token, and a new cluster starts empty, so nothing bootstraps.
 """
 
 from __future__ import annotations
@@ -89,20 +96,48 @@ class NodePaths:
         return self.base / "cassandra.pid"
 
 
-def cassandra_yaml(paths: NodePaths, settings: Settings) -> str:
+@dataclass(frozen=True)
+class NodeSpec:
+    """Where one node listens and what it owns: one node on 127.0.0.1 by default."""
+
+    address: str = "127.0.0.1"
+    seed: str = "127.0.0.1"
+    initial_token: int = 0
+    jmx_port: int | None = None  # None: CASSANDRA_JMX_PORT
+    heap: str | None = None  # None: CASSANDRA_HEAP
+    in_cluster: bool = False  # one of several nodes: smaller memtables and thread pools
+
+
+def cluster_tokens(nodes: int) -> list[int]:
+    """One Murmur3 token per node, evenly spaced over the ring."""
+    return [-(2**63) + i * (2**64 // nodes) for i in range(nodes)]
+
+
+def cassandra_yaml(paths: NodePaths, settings: Settings, spec: NodeSpec | None = None) -> str:
+    spec = spec or NodeSpec()
     d = paths.data
+    memtable, concurrent = ("64MiB", 8) if spec.in_cluster else ("256MiB", 16)
+    cluster = (
+        "auto_bootstrap: false            # a new cluster starts empty: nothing to stream\n"
+        "hinted_handoff_enabled: true\n"
+        "max_hint_window: 3h\n"
+        "native_transport_max_threads: 32\n"
+        "compaction_throughput: 32MiB/s\n"
+        if spec.in_cluster
+        else ""
+    )
     return f"""# Written by `nowplaying cassandra start`; edits are overwritten.
 cluster_name: nowplaying-local
 num_tokens: 1
-initial_token: 0
+initial_token: {spec.initial_token}
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
 endpoint_snitch: SimpleSnitch
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "127.0.0.1:{settings.cassandra_storage_port}"
-listen_address: 127.0.0.1
-rpc_address: 127.0.0.1
+      - seeds: "{spec.seed}:{settings.cassandra_storage_port}"
+listen_address: {spec.address}
+rpc_address: {spec.address}
 storage_port: {settings.cassandra_storage_port}
 start_native_transport: true
 native_transport_port: {settings.cassandra_port}
@@ -117,10 +152,10 @@ cdc_enabled: false
 commitlog_sync: periodic
 commitlog_sync_period: 10000ms
 commitlog_segment_size: 32MiB
-memtable_heap_space: 256MiB
-memtable_offheap_space: 256MiB
-concurrent_reads: 16
-concurrent_writes: 16
+memtable_heap_space: {memtable}
+memtable_offheap_space: {memtable}
+concurrent_reads: {concurrent}
+concurrent_writes: {concurrent}
 concurrent_counter_writes: 8
 concurrent_compactors: 1
 auto_snapshot: false
@@ -131,7 +166,7 @@ read_request_timeout: 10000ms
 write_request_timeout: 10000ms
 range_request_timeout: 20000ms
 request_timeout: 20000ms
-"""
+{cluster}"""
 
 
 def find_java(settings: Settings) -> Path:
@@ -181,9 +216,12 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 class LocalNode:
-    def __init__(self, settings: Settings, base: Path | None = None) -> None:
+    def __init__(self, settings: Settings, base: Path | None = None, spec: NodeSpec | None = None) -> None:
         self.settings = settings
         self.paths = NodePaths(Path(base or settings.cassandra_data_dir).resolve())
+        self.spec = spec or NodeSpec()
+        self.address = self.spec.address
+        self.jmx_port = self.spec.jmx_port if self.spec.jmx_port is not None else settings.cassandra_jmx_port
 
     # --- state ------------------------------------------------------------------------------
     def pid(self) -> int | None:
@@ -203,12 +241,13 @@ class LocalNode:
         return pid
 
     def cql_ready(self) -> bool:
-        return port_open("127.0.0.1", self.settings.cassandra_port)
+        return port_open(self.address, self.settings.cassandra_port)
 
     def release_version(self) -> str:
         from nowplaying.common.cassandra import connect, shutdown
 
-        session = connect(self.settings, deadline_s=5)
+        own = self.settings.model_copy(update={"cassandra_hosts": self.address})
+        session = connect(own, deadline_s=5)
         try:
             row = session.execute("SELECT release_version FROM system.local").one()
             return str(row.release_version)
@@ -225,7 +264,7 @@ class LocalNode:
     # --- commands ---------------------------------------------------------------------------
     def command(self, java: Path) -> list[str]:
         lib = Path(self.settings.cassandra_home) / "lib"
-        heap = self.settings.cassandra_heap
+        heap = self.spec.heap or self.settings.cassandra_heap
         return [
             str(java), f"-Xms{heap}", f"-Xmx{heap}", *JVM17_FLAGS,
             "-Dcassandra-foreground=yes",
@@ -233,7 +272,7 @@ class LocalNode:
             f"-Dcassandra.storagedir={self.paths.data}",
             f"-Dcassandra.logdir={self.paths.log_file.parent}",
             f"-Dlogback.configurationFile=file://{self.paths.conf}/logback.xml",
-            f"-Dcassandra.jmx.local.port={self.settings.cassandra_jmx_port}",
+            f"-Dcassandra.jmx.local.port={self.jmx_port}",
             "-Dcassandra.skip_wait_for_gossip_to_settle=0", "-Dcassandra.load_ring_state=false",
             "-cp", f"{self.paths.conf}:{lib}/*",
             "org.apache.cassandra.service.CassandraDaemon",
@@ -242,9 +281,17 @@ class LocalNode:
     def start(self, timeout_s: float | None = None) -> str:
         """Start the node (or find it running) and wait for CQL; returns the release version."""
         timeout_s = timeout_s or self.settings.cassandra_start_timeout_s
+        proc = self.launch()
+        self._wait_ready(proc.pid if proc else self.pid(), timeout_s, proc)
+        version = self.release_version()
+        if proc is not None:
+            log.info("cassandra_ready", pid=proc.pid, address=self.address, release_version=version)
+        return version
+
+    def launch(self) -> subprocess.Popen[bytes] | None:
+        """Start the node's JVM without waiting for it; None when it is running already."""
         if self.pid() is not None:
-            self._wait_ready(self.pid(), timeout_s)
-            return self.release_version()
+            return None
         lib = Path(self.settings.cassandra_home) / "lib"
         if not any(lib.glob("cassandra-all-*.jar")):
             raise NodeError(
@@ -255,15 +302,15 @@ class LocalNode:
         for port, what in (
             (self.settings.cassandra_port, "CQL (CASSANDRA_PORT)"),
             (self.settings.cassandra_storage_port, "storage (CASSANDRA_STORAGE_PORT)"),
-            (self.settings.cassandra_jmx_port, "JMX (CASSANDRA_JMX_PORT)"),
+            (self.jmx_port, "JMX (CASSANDRA_JMX_PORT)"),
         ):
-            if port_open("127.0.0.1", port):
+            if port_open(self.address if port != self.jmx_port else "127.0.0.1", port):
                 raise NodeError(
                     f"port {port} for {what} is already taken by another process; stop it or choose another port"
                 )
         for folder in (self.paths.conf, self.paths.data, self.paths.log_file.parent):
             folder.mkdir(parents=True, exist_ok=True)
-        (self.paths.conf / "cassandra.yaml").write_text(cassandra_yaml(self.paths, self.settings))
+        (self.paths.conf / "cassandra.yaml").write_text(cassandra_yaml(self.paths, self.settings, self.spec))
         (self.paths.conf / "logback.xml").write_text(LOGBACK_XML)
         with open(self.paths.log_file, "ab") as log_handle:
             proc = subprocess.Popen(
@@ -275,11 +322,11 @@ class LocalNode:
                 start_new_session=True,  # Ctrl-C in a terminal does not reach the node directly
             )
         self.paths.pid_file.write_text(str(proc.pid))
-        log.info("cassandra_starting", pid=proc.pid, port=self.settings.cassandra_port, data=str(self.paths.base))
-        self._wait_ready(proc.pid, timeout_s, proc)
-        version = self.release_version()
-        log.info("cassandra_ready", pid=proc.pid, release_version=version)
-        return version
+        log.info(
+            "cassandra_starting", pid=proc.pid, address=self.address, port=self.settings.cassandra_port,
+            data=str(self.paths.base),
+        )  # fmt: skip
+        return proc
 
     def _wait_ready(self, pid: int | None, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
         deadline = time.monotonic() + timeout_s
@@ -293,9 +340,20 @@ class LocalNode:
                 return
             time.sleep(0.5)
         raise NodeError(
-            f"Cassandra (pid {pid}) did not answer CQL on port {self.settings.cassandra_port} within "
+            f"Cassandra (pid {pid}) did not answer CQL on {self.address}:{self.settings.cassandra_port} within "
             f"{timeout_s:.0f} s. End of {self.paths.log_file}:\n{self.log_tail()}"
         )
+
+    def kill(self) -> bool:
+        """SIGKILL, as a crash would (for fault tests); the pid file stays. False if it was not running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _gone(pid):
+            time.sleep(0.1)
+        return True
 
     def stop(self, timeout_s: float = 60.0) -> bool:
         """SIGTERM (the node drains), then SIGKILL after the timeout. False if it was not running."""
@@ -317,9 +375,10 @@ class LocalNode:
             os.kill(pid, signal.SIGKILL)
         self.paths.pid_file.unlink(missing_ok=True)
         # the ports are free only once the kernel has closed the node's sockets
-        ports = (self.settings.cassandra_port, self.settings.cassandra_storage_port, self.settings.cassandra_jmx_port)
+        ports = ((self.address, self.settings.cassandra_port), (self.address, self.settings.cassandra_storage_port),
+                 ("127.0.0.1", self.jmx_port))  # fmt: skip
         port_deadline = time.monotonic() + 30
-        while any(port_open("127.0.0.1", port) for port in ports) and time.monotonic() < port_deadline:
+        while any(port_open(host, port) for host, port in ports) and time.monotonic() < port_deadline:
             time.sleep(0.2)
         log.info("cassandra_stopped", pid=pid)
         return True
@@ -330,6 +389,7 @@ class LocalNode:
         info: dict[str, object] = {
             "running": pid is not None,
             "pid": pid,
+            "address": self.address,
             "cql_port": self.settings.cassandra_port,
             "cql_ready": ready,
             "data_dir": str(self.paths.base),
@@ -342,6 +402,14 @@ class LocalNode:
         return info
 
 
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return _is_zombie(pid)
+
+
 def _is_zombie(pid: int) -> bool:
     """Exited and only waiting to be reaped. A JVM's main thread can show "Z" while its other threads
     still shut down (and hold the ports), so every thread must be gone too."""
@@ -351,3 +419,95 @@ def _is_zombie(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[-1].split()[0] == "Z" and len(threads) <= 1
+
+
+class LocalCluster:
+    """The project's local nodes: one on 127.0.0.1, or ``nodes`` on the loopback addresses of
+    ``CASSANDRA_NODE_ADDRESSES`` (data in ``CASSANDRA_DATA_DIR/node<i>``), forming one cluster."""
+
+    def __init__(self, settings: Settings, nodes: int | None = None) -> None:
+        count = settings.cassandra_nodes if nodes is None else nodes
+        self.settings = settings.model_copy(update={"cassandra_nodes": count})
+        if count <= 1:
+            self.nodes = [LocalNode(self.settings)]
+            return
+        addresses = self.settings.local_node_addresses
+        tokens = cluster_tokens(count)
+        base = Path(settings.cassandra_data_dir)
+        self.nodes = [
+            LocalNode(
+                self.settings,
+                base=base / f"node{i + 1}",
+                spec=NodeSpec(
+                    address=address,
+                    seed=addresses[0],
+                    initial_token=tokens[i],
+                    jmx_port=settings.cassandra_jmx_port + i,
+                    heap=settings.cassandra_cluster_heap,
+                    in_cluster=True,
+                ),
+            )
+            for i, address in enumerate(addresses)
+        ]
+
+    @property
+    def hosts(self) -> str:
+        """The contact points of the nodes, as CASSANDRA_HOSTS takes them."""
+        return ",".join(node.address for node in self.nodes)
+
+    def start(self, timeout_s: float | None = None) -> str:
+        """Start the seed, then the other nodes together; returns the release version once all answer."""
+        timeout_s = timeout_s or self.settings.cassandra_start_timeout_s
+        version = self.nodes[0].start(timeout_s)
+        launched = [(node, node.launch()) for node in self.nodes[1:]]
+        for node, proc in launched:
+            node._wait_ready(proc.pid if proc else node.pid(), timeout_s, proc)
+        if len(self.nodes) > 1:
+            self.wait_all_up(timeout_s)
+        return version
+
+    def wait_all_up(self, timeout_s: float = 120.0) -> None:
+        """Until each node lists every other one as a peer and the driver reaches them all, so a
+        quorum write finds its replicas."""
+        from nowplaying.common.cassandra import connect, shutdown
+
+        deadline = time.monotonic() + timeout_s
+        expected = {node.address for node in self.nodes}
+        for node in self.nodes:
+            own = self.settings.model_copy(update={"cassandra_hosts": node.address})
+            session = connect(own, deadline_s=max(30.0, deadline - time.monotonic()))
+            try:
+                while True:
+                    up = {host.address for host in session.cluster.metadata.all_hosts() if host.is_up}
+                    if expected <= up:
+                        break
+                    if time.monotonic() > deadline:
+                        raise NodeError(f"node {node.address} reaches only {sorted(up)} of {sorted(expected)}")
+                    time.sleep(1.0)
+            finally:
+                shutdown(session)
+
+    def stop(self, timeout_s: float = 60.0) -> bool:
+        """Stop every node (the single one and any cluster node found in the data folder)."""
+        stopped = False
+        for node in self._all_known():
+            stopped = node.stop(timeout_s) or stopped
+        return stopped
+
+    def status(self) -> dict[str, object]:
+        nodes = [node.status() for node in self._all_known() if node.pid() is not None] or [
+            node.status() for node in self.nodes
+        ]
+        return {"running": any(bool(n["running"]) for n in nodes), "nodes": nodes}
+
+    def _all_known(self) -> list[LocalNode]:
+        """The configured nodes, plus any other node started from this data folder (e.g. a cluster
+        started with ``--nodes 3`` while the settings say one), so ``stop`` stops them all."""
+        known = {node.paths.base: node for node in self.nodes}
+        base = Path(self.settings.cassandra_data_dir).resolve()
+        if base not in known:
+            known[base] = LocalNode(self.settings.model_copy(update={"cassandra_nodes": 1}))
+        others = LocalCluster(self.settings, nodes=3).nodes if len(self.nodes) == 1 else []
+        for node in others:
+            known.setdefault(node.paths.base, node)
+        return list(known.values())

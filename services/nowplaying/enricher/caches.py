@@ -13,6 +13,7 @@ from typing import Any
 
 from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent_with_args
+from cassandra.query import UNSET_VALUE
 
 from nowplaying.common.cassandra import utcnow
 from nowplaying.common.logging import get_logger
@@ -58,14 +59,18 @@ class MatchCache:
             if row is None:
                 continue
             method = row.method or NONE
-            found[key] = Resolution(
-                row.track_id, round(float(row.confidence or 0.0), 3), method if row.track_id else NONE
-            )
+            # method 'none' marks a negative entry (its track_id is left unset, so an older value may show)
+            track_id = row.track_id if method != NONE else None
+            found[key] = Resolution(track_id, round(float(row.confidence or 0.0), 3), method if track_id else NONE)
         return found
 
     def put_many(self, entries: dict[str, Resolution]) -> None:
         now = utcnow()
-        args = [(k, r.track_id, r.confidence, r.method, now, self.ttl_s) for k, r in entries.items()]
+        # a negative entry leaves track_id unset: a bound null would be a tombstone cell
+        args = [
+            (k, UNSET_VALUE if r.track_id is None else r.track_id, r.confidence, r.method, now, self.ttl_s)
+            for k, r in entries.items()
+        ]
         if args:
             execute_concurrent_with_args(self.session, self._insert, args, concurrency=CONCURRENCY)
 
@@ -119,7 +124,7 @@ class FeaturesCache:
         for track_id, row in _lookup(self.session, self._select, ids):
             if row is None:
                 continue
-            if not row.features:
+            if not row.features or not row.features_source:  # a negative entry: features_source ''
                 found[track_id] = ("", {})
                 continue
             try:
@@ -132,11 +137,11 @@ class FeaturesCache:
 
     def put_many(self, entries: dict[str, tuple[str, Features]]) -> None:
         now = utcnow()
-        args: list[tuple[str, str, str | None, datetime, int]] = []
+        args: list[tuple[str, str, object, datetime, int]] = []
         for track_id, (source, features) in entries.items():
             if features:
                 args.append((track_id, source, json.dumps(features), now, self.ttl_s))
             else:
-                args.append((track_id, "", None, now, min(self.ttl_s, NEGATIVE_FEATURES_TTL_S)))
+                args.append((track_id, "", UNSET_VALUE, now, min(self.ttl_s, NEGATIVE_FEATURES_TTL_S)))
         if args:
             execute_concurrent_with_args(self.session, self._insert, args, concurrency=CONCURRENCY)

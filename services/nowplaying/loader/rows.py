@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -289,20 +289,24 @@ ARTISTS_COLUMNS = ("artist_id", "name", "updated_at")
 AUDIO_FEATURES_COLUMNS = ("track_id", "features_source", *AUDIO_FEATURES, "updated_at")
 
 
-# Columns an unmatched play leaves unset rather than null: a null is a tombstone, and unmatched
-# plays would carry ~20 of them each. track_id is still written as null, so a play that a
-# re-enrichment turned from matched to unmatched stops counting for its old track.
-_UNMATCHED_UNSET = frozenset(range(10, 32))  # track_name .. mode in PLAYS_BY_HOUR_COLUMNS
+def unset_missing(values: tuple[object, ...]) -> tuple[object, ...]:
+    """A missing value (None, or an empty list) is left unset, never bound as null: a bound null is a
+    tombstone cell, and a play in Development Mode lacks popularity and often features (issue 20).
+    Keys are never missing. A row whose values shrink is replaced whole (see ``writer.Replacer``)."""
+    return tuple(UNSET_VALUE if value is None or value == [] else value for value in values)
+
+
+def shrinks(stored: Mapping[str, object], columns: tuple[str, ...], values: tuple[object, ...]) -> bool:
+    """Whether writing ``values`` over the stored row would leave a stored cell that the new row lacks
+    (a feature the new enrichment does not have, the old track): then the row must be replaced whole."""
+    return any(
+        value is UNSET_VALUE and stored.get(column) not in (None, [])
+        for column, value in zip(columns, values, strict=True)
+    )
 
 
 def plays_by_hour_values(play: Play) -> tuple[object, ...]:
-    values = _plays_by_hour_values(play)
-    if play.track_id is not None:
-        return values
-    return tuple(
-        UNSET_VALUE if (value is None or value == []) and index in _UNMATCHED_UNSET else value
-        for index, value in enumerate(values)
-    )
+    return unset_missing(_plays_by_hour_values(play))
 
 
 def _plays_by_hour_values(play: Play) -> tuple[object, ...]:
@@ -318,25 +322,25 @@ def _plays_by_hour_values(play: Play) -> tuple[object, ...]:
 
 
 def plays_by_track_values(play: Play) -> tuple[object, ...]:
-    return (
+    return unset_missing((
         play.track_id, play.month, play.played_at, play.source, play.post_id, play.author_id, play.text, play.url,
         play.is_bot, play.match_confidence,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def tracks_values(play: Play, now: datetime) -> tuple[object, ...]:
-    return (
+    return unset_missing((
         play.track_id, play.track_name, play.artist_ids, play.artist_names, play.album, play.release_date,
         play.popularity, play.duration_ms, now,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def artists_values(play: Play, now: datetime) -> list[tuple[object, ...]]:
     """(artist_id, name, updated_at) for each credited artist with an id."""
     names = play.artist_names if len(play.artist_names) == len(play.artist_ids) else [None] * len(play.artist_ids)
-    return [(artist_id, name, now) for artist_id, name in zip(play.artist_ids, names, strict=True)]
+    return [unset_missing((artist_id, name, now)) for artist_id, name in zip(play.artist_ids, names, strict=True)]
 
 
 def audio_features_values(play: Play, now: datetime) -> tuple[object, ...]:
     f = play.features
-    return (play.track_id, play.features_source, *(f[name] for name in AUDIO_FEATURES), now)
+    return unset_missing((play.track_id, play.features_source, *(f[name] for name in AUDIO_FEATURES), now))

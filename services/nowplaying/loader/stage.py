@@ -30,11 +30,20 @@ import orjson
 from cassandra import DriverException, OperationTimedOut, RequestExecutionException
 from cassandra.cluster import NoHostAvailable, Session
 from cassandra.connection import ConnectionException
+from cassandra.query import UNSET_VALUE
 from prometheus_client import Counter, Gauge
 
 from nowplaying.common.cassandra import CassandraUnavailable, connect, shutdown
 from nowplaying.common.config import Settings
-from nowplaying.common.lake import Batch, BatchMissing, Lake, LakeUnavailable, file_checksum, open_lake
+from nowplaying.common.lake import (
+    Batch,
+    BatchMissing,
+    Lake,
+    LakeUnavailable,
+    file_checksum,
+    is_rework_batch,
+    open_lake,
+)
 from nowplaying.common.logging import configure_logging, get_logger
 from nowplaying.common.metrics import StageMetrics
 from nowplaying.common.stage import StageRun, stage_run
@@ -78,6 +87,7 @@ class Reject:
 class PartResult:
     rows_read: int = 0
     rows_loaded: int = 0
+    rows_replaced: int = 0  # plays replaced whole (row deletion at T, insert at T+1)
     rejects: list[Reject] = field(default_factory=list)
 
 
@@ -88,6 +98,7 @@ class FileResult:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_replaced: int = 0
     seconds: float = 0.0
 
 
@@ -131,7 +142,10 @@ class LoadLog:
         return LogEntry(row.checksum, row.status) if row else None
 
     def loading(self, batch_id: str, checksum: str, started_at: datetime) -> None:
-        self.session.execute(self._put, (batch_id, checksum, "loading", None, None, None, started_at, None))
+        # the counts and loaded_at are unknown yet: unset, not null (a null is a tombstone)
+        self.session.execute(
+            self._put, (batch_id, checksum, "loading", UNSET_VALUE, UNSET_VALUE, UNSET_VALUE, started_at, UNSET_VALUE)
+        )
 
     def loaded(self, batch_id: str, checksum: str, result: FileResult, started_at: datetime) -> None:
         self.session.execute(
@@ -158,10 +172,12 @@ def load_range(
     now: datetime,
     concurrency: int,
     progress: Callable[[int], None] | None = None,
+    replace: bool = False,
 ) -> PartResult:
-    """Parse and write the records of one byte range; bad records are collected, not written."""
+    """Parse and write the records of one byte range; bad records are collected, not written.
+    ``replace``: the plays may be stored already (see ``writer``), compare before writing."""
     result = PartResult()
-    writer = PlayWriter(session, statements, now, concurrency=concurrency)
+    writer = PlayWriter(session, statements, now, concurrency=concurrency, replace=replace)
     for line, fields in read_records(iter_lines(path, part), first_line=part.first_line):
         result.rows_read += 1
         if isinstance(fields, str):
@@ -178,10 +194,11 @@ def load_range(
             progress(writer.plays)
     writer.finish()
     result.rows_loaded = writer.plays
+    result.rows_replaced = writer.replaced
     return result
 
 
-def _load_part_in_worker(settings: Settings, path: Path, part: Range, now: datetime) -> PartResult:
+def _load_part_in_worker(settings: Settings, path: Path, part: Range, now: datetime, replace: bool) -> PartResult:
     """Entry point of a worker process: its own session, one range."""
     configure_logging(settings.log_level, settings.log_format)
     session = connect(settings, deadline_s=min(settings.cassandra_connect_timeout_s, 30.0))
@@ -196,7 +213,7 @@ def _load_part_in_worker(settings: Settings, path: Path, part: Range, now: datet
                 rows_per_s=round(rows / max(elapsed, 1e-6)),
             )  # fmt: skip
 
-        return load_range(session, statements, path, part, now, settings.load_concurrency, progress)
+        return load_range(session, statements, path, part, now, settings.load_concurrency, progress, replace)
     except WriteFailed:
         raise
     except CASSANDRA_ERRORS as exc:
@@ -207,7 +224,13 @@ def _load_part_in_worker(settings: Settings, path: Path, part: Range, now: datet
 
 
 def load_file(
-    session: Session, statements: Statements, settings: Settings, path: Path, data_start: int, now: datetime
+    session: Session,
+    statements: Statements,
+    settings: Settings,
+    path: Path,
+    data_start: int,
+    now: datetime,
+    replace: bool = False,
 ) -> PartResult:
     """All the records of a file: in this process, or split across LOAD_WORKERS processes."""
     workers = settings.load_workers
@@ -220,13 +243,13 @@ def load_file(
     if workers <= 1 or path.stat().st_size < PARALLEL_MIN_BYTES:
         return load_range(
             session, statements, path, Range(data_start, path.stat().st_size, 2), now, settings.load_concurrency,
-            progress,
+            progress, replace,
         )  # fmt: skip
     parts = split_ranges(path, data_start, workers)
     log.info("load_parallel", file=path.name, workers=len(parts))
     total = PartResult()
     with ProcessPoolExecutor(max_workers=len(parts), mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_load_part_in_worker, settings, path, part, now) for part in parts]
+        futures = [pool.submit(_load_part_in_worker, settings, path, part, now, replace) for part in parts]
         errors: list[BaseException] = []
         for future in futures:
             try:
@@ -236,6 +259,7 @@ def load_file(
                 continue
             total.rows_read += part_result.rows_read
             total.rows_loaded += part_result.rows_loaded
+            total.rows_replaced += part_result.rows_replaced
             total.rejects.extend(part_result.rejects)
         if errors:
             raise errors[0]
@@ -342,14 +366,18 @@ def _load_local_file(
             return FileResult(batch.batch_id, "refused", seconds=time.monotonic() - started)
         now = datetime.now(UTC)
         started_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        # A backfill batch, a batch id loaded before with another checksum, or an interrupted load
+        # may hold plays that are stored already: compare each with its stored row before writing.
+        replace = is_rework_batch(batch.batch_id) or entry is not None
         load_log.loading(batch.batch_id, checksum, started_at)
-        part = load_file(session, statements, settings, path, data_start, now)
+        part = load_file(session, statements, settings, path, data_start, now, replace)
         result = FileResult(
             batch.batch_id,
             "loaded",
             rows_read=part.rows_read,
             rows_loaded=part.rows_loaded,
             rows_rejected=len(part.rejects),
+            rows_replaced=part.rows_replaced,
         )
         if part.rejects:
             rejects = write_rejects(lake, batch, part.rejects)
@@ -368,6 +396,7 @@ def _load_local_file(
         file=name,
         rows=result.rows_loaded,
         rejected=result.rows_rejected,
+        replaced=result.rows_replaced,
         seconds=round(result.seconds, 2),
         rows_per_s=round(result.rows_loaded / max(result.seconds, 1e-6)),
     )

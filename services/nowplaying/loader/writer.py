@@ -3,13 +3,24 @@
 Plays are grouped per partition into small UNLOGGED batches (every statement of a batch has the
 same partition key, so a batch is one mutation on one replica set); tracks, artists and audio
 features are written once per distinct id per file. Keys are deterministic, so writing the same
-file again overwrites the same cells. Nothing is read.
+file again overwrites the same cells. A missing value is left unset, never bound as null (a null is
+a tombstone cell), so a first load writes no tombstone at all.
+
+A file that re-enriches plays loaded before (``replace=True``: a backfill batch, or a batch id loaded
+before with another checksum) reads each play's stored row first. Where the new row holds every
+value the stored one does and the track is the same, the insert simply overwrites it. Otherwise the
+stored row would keep cells the new one no longer has (a feature, the old track), so the play is
+replaced exactly: its row deleted at timestamp T and the new row inserted at T+1 (as the Spark
+aggregates replace a day), and the old track's plays_by_track row deleted at T, in one logged batch
+so a crash leaves either the old play or the new one. That is one row tombstone per table and
+re-enriched play, and none for a play whose enrichment did not lose anything.
 """
 
 from __future__ import annotations
 
 import struct
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +40,7 @@ from nowplaying.loader.rows import (
     audio_features_values,
     plays_by_hour_values,
     plays_by_track_values,
+    shrinks,
     tracks_values,
 )
 
@@ -39,6 +51,8 @@ DEFAULT_BATCH_ROWS = 100
 DEFAULT_BATCH_BYTES = 40_000
 # Buffered plays (all partitions) before every partial batch is sent.
 MAX_BUFFERED_PLAYS = 100_000
+# Plays whose stored rows are read at once when a file re-enriches plays loaded before.
+REPLACE_CHECK_PLAYS = 256
 
 
 class WriteFailed(RuntimeError):
@@ -139,11 +153,52 @@ class Codec:
         return bound
 
 
-def _insert(session: Session, keyspace: str, table: str, columns: tuple[str, ...]) -> PreparedStatement:
+def _insert(
+    session: Session, keyspace: str, table: str, columns: tuple[str, ...], timestamped: bool = False
+) -> PreparedStatement:
     marks = ", ".join("?" for _ in columns)
-    statement = session.prepare(f"INSERT INTO {keyspace}.{table} ({', '.join(columns)}) VALUES ({marks})")
+    using = " USING TIMESTAMP ?" if timestamped else ""
+    statement = session.prepare(f"INSERT INTO {keyspace}.{table} ({', '.join(columns)}) VALUES ({marks}){using}")
     statement.is_idempotent = True
     return statement
+
+
+def _delete(session: Session, keyspace: str, table: str, key: tuple[str, ...]) -> PreparedStatement:
+    where = " AND ".join(f"{column} = ?" for column in key)
+    statement = session.prepare(f"DELETE FROM {keyspace}.{table} USING TIMESTAMP ? WHERE {where}")
+    statement.is_idempotent = True
+    return statement
+
+
+HOUR_KEY = ("bucket", "played_at", "source", "post_id")
+TRACK_KEY = ("track_id", "month", "played_at", "source", "post_id")
+
+
+@dataclass
+class ReplaceStatements:
+    """What replacing a stored play needs: its stored row, row deletions at T, inserts at T+1."""
+
+    select_hour: PreparedStatement
+    delete_hour: PreparedStatement
+    delete_track: PreparedStatement
+    insert_hour: Codec
+    insert_track: Codec
+
+    @classmethod
+    def prepare(cls, session: Session, keyspace: str) -> ReplaceStatements:
+        version = session.cluster.protocol_version
+        where = " AND ".join(f"{column} = ?" for column in HOUR_KEY)
+        select = session.prepare(
+            f"SELECT {', '.join(PLAYS_BY_HOUR_COLUMNS)} FROM {keyspace}.plays_by_hour WHERE {where}"
+        )
+        select.is_idempotent = True
+        return cls(
+            select_hour=select,
+            delete_hour=_delete(session, keyspace, "plays_by_hour", HOUR_KEY),
+            delete_track=_delete(session, keyspace, "plays_by_track", TRACK_KEY),
+            insert_hour=Codec(_insert(session, keyspace, "plays_by_hour", PLAYS_BY_HOUR_COLUMNS, True), version),
+            insert_track=Codec(_insert(session, keyspace, "plays_by_track", PLAYS_BY_TRACK_COLUMNS, True), version),
+        )
 
 
 @dataclass
@@ -155,6 +210,7 @@ class Statements:
     tracks: Codec
     artists: Codec
     audio_features: Codec
+    replace: ReplaceStatements
 
     @classmethod
     def prepare(cls, session: Session, keyspace: str) -> Statements:
@@ -165,6 +221,7 @@ class Statements:
             tracks=Codec(_insert(session, keyspace, "tracks", TRACKS_COLUMNS), version),
             artists=Codec(_insert(session, keyspace, "artists", ARTISTS_COLUMNS), version),
             audio_features=Codec(_insert(session, keyspace, "audio_features", AUDIO_FEATURES_COLUMNS), version),
+            replace=ReplaceStatements.prepare(session, keyspace),
         )
 
 
@@ -238,6 +295,12 @@ def _track_from_hour(statements: Statements) -> list[int] | None:
     return picks
 
 
+def _as_mapping(row: Any) -> dict[str, Any]:
+    if isinstance(row, dict):
+        return row
+    return dict(row._asdict())
+
+
 class PlayWriter:
     """Writes the plays of one file (or one part of it) into every table the loader fills."""
 
@@ -249,8 +312,12 @@ class PlayWriter:
         concurrency: int = DEFAULT_CONCURRENCY,
         batch_rows: int = DEFAULT_BATCH_ROWS,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
+        replace: bool = False,
     ) -> None:
         self.statements = statements
+        self.replace = replace
+        self._checking: list[Play] = []
+        self.replaced = 0
         self.window = Window(session, concurrency)
         self.now = now
         self.batch_rows = batch_rows
@@ -291,6 +358,14 @@ class PlayWriter:
             del pending[key]
 
     def add(self, play: Play) -> None:
+        if self.replace:
+            self._checking.append(play)
+            if len(self._checking) >= REPLACE_CHECK_PLAYS:
+                self._check_stored()
+            return
+        self._add(play)
+
+    def _add(self, play: Play) -> None:
         size = play.size_estimate()
         hour = self.statements.plays_by_hour.encode(plays_by_hour_values(play))
         self._queue(self._by_hour, play.bucket, hour, size, self.statements.plays_by_hour)
@@ -306,6 +381,15 @@ class PlayWriter:
             # A plays_by_track row carries ~2/3 of the bytes of its plays_by_hour row (no track
             # name, artists, album or features).
             self._queue(self._by_track, (track_id, month), track, size * 2 // 3, self.statements.plays_by_track)
+        self._add_entities(play)
+        self.plays += 1
+        if self._buffered >= MAX_BUFFERED_PLAYS:
+            self._flush_partials()
+
+    def _add_entities(self, play: Play) -> None:
+        """The play's track, artists and audio features, once per id per file."""
+        track_id = play.track_id
+        if track_id is not None:
             if track_id not in self._tracks:
                 self._tracks.add(track_id)
                 self.window.submit(self.statements.tracks.bind(tracks_values(play, self.now)))
@@ -317,9 +401,63 @@ class PlayWriter:
             if artist_id not in self._artists:
                 self._artists.add(artist_id)
                 self.window.submit(self.statements.artists.bind(values))
+
+    def _check_stored(self) -> None:
+        """Compare the waiting plays with their stored rows: overwrite, or replace exactly."""
+        plays, self._checking = self._checking, []
+        if not plays:
+            return
+        r = self.statements.replace
+        session = self.window.session
+        futures = [
+            session.execute_async(r.select_hour, (play.bucket, play.played_at, play.source, play.post_id))
+            for play in plays
+        ]
+        for play, future in zip(plays, futures, strict=True):
+            try:
+                row = future.result().one()
+            except Exception as exc:
+                raise WriteFailed.of(exc) from exc
+            if row is None:
+                self._add(play)
+                continue
+            stored = _as_mapping(row)
+            hour = plays_by_hour_values(play)
+            track = plays_by_track_values(play) if play.track_id is not None else None
+            old_track = stored.get("track_id")
+            hour_shrinks = shrinks(stored, PLAYS_BY_HOUR_COLUMNS, hour)
+            track_shrinks = old_track is not None and (
+                track is None or old_track != play.track_id or shrinks(stored, PLAYS_BY_TRACK_COLUMNS, track)
+            )
+            if not hour_shrinks and not track_shrinks:
+                self._add(play)
+                continue
+            self._replace(play, hour, track, str(old_track) if old_track is not None else None, hour_shrinks)
+            self.replaced += 1
+
+    def _replace(
+        self,
+        play: Play,
+        hour: tuple[object, ...],
+        track: tuple[object, ...] | None,
+        old_track: str | None,
+        hour_shrinks: bool,
+    ) -> None:
+        r = self.statements.replace
+        at = time.time_ns() // 1000
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        key = (play.bucket, play.played_at, play.source, play.post_id)
+        if hour_shrinks:
+            batch.add(r.delete_hour, (at, *key))
+        batch.add(r.insert_hour.bind((*hour, at + 1)))
+        if old_track is not None:
+            batch.add(r.delete_track, (at, old_track, play.month, play.played_at, play.source, play.post_id))
+        if track is not None:
+            batch.add(r.insert_track.bind((*track, at + 1)))
+        batch.is_idempotent = True  # explicit timestamps: sending it twice gives the same cells
+        self.window.submit(batch)
+        self._add_entities(play)
         self.plays += 1
-        if self._buffered >= MAX_BUFFERED_PLAYS:
-            self._flush_partials()
 
     def _flush_partials(self) -> None:
         for entry in self._by_hour.values():
@@ -332,5 +470,6 @@ class PlayWriter:
 
     def finish(self) -> None:
         """Send what is buffered and wait until every write is acknowledged (or raise ``WriteFailed``)."""
+        self._check_stored()
         self._flush_partials()
         self.window.drain()

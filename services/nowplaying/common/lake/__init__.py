@@ -84,6 +84,20 @@ def new_batch_id(label: str, now: datetime | None = None) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{safe_label}-{secrets.token_hex(3)}"
 
 
+# A batch made again from the raw lake (Spark's backfill) is ``<raw batch id>_bf<run id>``. Its plays
+# were loaded before under the old id, so the loader compares them with what is stored (re-enrichment).
+REWORK_MARK = "_bf"
+
+
+def rework_batch_id(raw_batch_id: str, run_id: str) -> str:
+    return f"{raw_batch_id}{REWORK_MARK}{run_id}"
+
+
+def is_rework_batch(batch_id: str) -> bool:
+    head, mark, run_id = batch_id.rpartition(REWORK_MARK)
+    return bool(head and mark and run_id.isalnum())
+
+
 def batch_day(batch_id: str) -> str:
     """The UTC day folder of a batch id made by ``new_batch_id`` (YYYY-MM-DD)."""
     stamp = batch_id[:8]
