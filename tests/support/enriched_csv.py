@@ -156,8 +156,11 @@ def enriched_rows(
     matched_share: float = 0.8,
     *,
     newlines: bool = True,
+    dev_mode: bool = False,
 ) -> Iterator[dict[str, str]]:
-    """Yield ``n_rows`` enriched CSV rows (dicts keyed by ``ENRICHED_CSV_COLUMNS``), created_at in [start, end)."""
+    """Yield ``n_rows`` enriched CSV rows (dicts keyed by ``ENRICHED_CSV_COLUMNS``), created_at in [start, end).
+
+    ``dev_mode``: as the enricher writes them under Spotify's Development Mode, with no popularity."""
     if n_rows < 0 or n_tracks < 1:
         raise ValueError("n_rows must be >= 0 and n_tracks >= 1")
     if end <= start:
@@ -202,7 +205,7 @@ def enriched_rows(
             row.update(
                 id_track=track.track_id,
                 name=track.name,
-                popularity=track.popularity,
+                popularity="" if dev_mode else track.popularity,
                 artists_id=_multi(track.artist_ids),
                 artists_name=_multi(track.artist_names),
                 **(track.features or empty_features),
@@ -231,6 +234,7 @@ def write_enriched_csv(
     *,
     return_rows: bool = True,
     newlines: bool = True,
+    dev_mode: bool = False,
 ) -> list[dict[str, str]]:
     """Write an enriched CSV (header = ``ENRICHED_CSV_COLUMNS``) atomically; return its rows.
 
@@ -248,7 +252,10 @@ def write_enriched_csv(
         buffer = io.StringIO()
         chunk = csv.writer(buffer, lineterminator="\n")
         for number, row in enumerate(
-            enriched_rows(n_rows, seed, start, end, n_tracks, bot_share, matched_share, newlines=newlines), start=1
+            enriched_rows(
+                n_rows, seed, start, end, n_tracks, bot_share, matched_share, newlines=newlines, dev_mode=dev_mode
+            ),
+            start=1,
         ):
             chunk.writerow(row.values())
             if return_rows:
@@ -277,11 +284,13 @@ def write_enriched_batch(
     batch_id: str | None = None,
     return_rows: bool = True,
     newlines: bool = True,
+    dev_mode: bool = False,
 ) -> tuple[Path, list[dict[str, str]]]:
     """Write a batch where the loader looks for it: ``<lake>/enriched/<day>/<batch_id>.csv``."""
     batch_id = batch_id or new_batch_id(f"synthetic-{seed}")
     path = FolderLake(lake_dir).path_for("enriched", batch_id)
     rows = write_enriched_csv(
-        path, n_rows, seed, start, end, n_tracks, bot_share, matched_share, return_rows=return_rows, newlines=newlines
-    )
+        path, n_rows, seed, start, end, n_tracks, bot_share, matched_share, return_rows=return_rows, newlines=newlines,
+        dev_mode=dev_mode,
+    )  # fmt: skip
     return path, rows

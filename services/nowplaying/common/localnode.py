@@ -6,7 +6,7 @@ runs as a plain JVM process on JDK 17 with its data, configuration, log and pid 
 
 One node listens on 127.0.0.1. Several (``LocalCluster``, ``--nodes 3``) form one cluster on distinct
 loopback addresses (``CASSANDRA_NODE_ADDRESSES``, 127.0.0.21-23), all on ``CASSANDRA_PORT`` and
-``CASSANDRA_STORAGE_PORT``, each with its own JMX port (``CASSANDRA_JMX_PORT`` + i) and its data under
+``CASSANDRA_STORAGE_PORT``, each with its own JMX port (``CASSANDRA_JMX_PORT`` + i, i = 1..N) and its data under
 ``CASSANDRA_DATA_DIR/node<i>``. They are sized for a 2-core, 24 GiB machine: ``CASSANDRA_CLUSTER_HEAP``
 (512M) each, small memtables, few concurrent reads and writes, one compactor. The first is the
 seed; each owns one evenly spaced token, and a new cluster starts empty, so nothing bootstraps.
@@ -442,7 +442,7 @@ class LocalCluster:
                     address=address,
                     seed=addresses[0],
                     initial_token=tokens[i],
-                    jmx_port=settings.cassandra_jmx_port + i,
+                    jmx_port=settings.cassandra_jmx_port + 1 + i,  # beside a single node on JMX_PORT
                     heap=settings.cassandra_cluster_heap,
                     in_cluster=True,
                 ),
