@@ -294,6 +294,8 @@ def test_default_release() -> None:
     assert extract["args"] == ["extract"]
     env = env_of(extract)
     assert env["CASSANDRA_HOSTS"] == f"{prefix}-cassandra"
+    # one node by default: replication factor 1, so reads and writes at LOCAL_ONE
+    assert json.loads(env["CASSANDRA_REPLICATION"]) == {"class": "NetworkTopologyStrategy", "dc1": 1}
     assert env["PUSHGATEWAY_URL"] == f"http://{prefix}-pushgateway:9091"
     assert env["LAKE_DIR"] == "/lake"
     # Secrets come from the Secret, never as literal values.
@@ -326,6 +328,10 @@ def test_default_release() -> None:
     assert "nodetool status" in " ".join(cass["readinessProbe"]["exec"]["command"])
     assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "4Gi"
     assert not [d for d in by_kind(docs, "PodDisruptionBudget") if "cassandra" in d["metadata"]["name"]]
+    [soft] = sts["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"][
+        "preferredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert soft["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
 
     # Migrations as a Helm hook.
     job = one(docs, "Job", f"{prefix}-migrations")
@@ -371,6 +377,10 @@ def test_external_cassandra_release() -> None:
                         continue
                     assert env["CASSANDRA_HOSTS"].startswith("cassandra-0.db.example.internal:9042")
                     assert env["CASSANDRA_LOCAL_DC"] == "dc-east"
+                    assert json.loads(env["CASSANDRA_REPLICATION"]) == {
+                        "class": "NetworkTopologyStrategy",
+                        "dc-east": 3,
+                    }
                     assert env["X_BEARER_TOKEN"]["secretKeyRef"]["name"] == "nowplaying-api-credentials"
                 for volume in pod.get("volumes", []):
                     if volume["name"] == "lake":
@@ -433,6 +443,15 @@ def test_spark_operator_release() -> None:
     seeds = env_of(sts["spec"]["template"]["spec"]["containers"][0])["CASSANDRA_SEEDS"].split(",")
     assert [s.split(".")[0] for s in seeds] == [f"{prefix}-cassandra-0", f"{prefix}-cassandra-1"]
     assert one(docs, "PodDisruptionBudget", f"{prefix}-cassandra")["spec"]["maxUnavailable"] == 1
+    # one pod per Kubernetes node, every row on the three nodes, quorum reads and writes
+    anti = sts["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    [term] = anti["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert term["labelSelector"]["matchLabels"] == sts["spec"]["selector"]["matchLabels"]
+    load = one(docs, "CronJob", f"{prefix}-load")
+    lenv = env_of(load["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0])
+    assert json.loads(lenv["CASSANDRA_REPLICATION"]) == {"class": "NetworkTopologyStrategy", "dc1": 3}
+    assert lenv["CASSANDRA_CONSISTENCY"] == "auto"
     assert not by_kind(docs, "HorizontalPodAutoscaler")
 
 

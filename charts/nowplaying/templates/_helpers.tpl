@@ -70,6 +70,18 @@ seccompProfile:
 {{- end -}}
 {{- end -}}
 
+{{/* The keyspace's replication: as given, else NetworkTopologyStrategy with min(3, replicas) in the data centre. */}}
+{{- define "nowplaying.cassandraReplication" -}}
+{{- $c := .Values.cassandra -}}
+{{- if $c.replication -}}
+{{- $c.replication -}}
+{{- else if $c.enabled -}}
+{{- printf "{\"class\": \"NetworkTopologyStrategy\", \"%s\": %d}" $c.datacenter (int (min 3 $c.replicas)) -}}
+{{- else -}}
+{{- printf "{\"class\": \"NetworkTopologyStrategy\", \"%s\": 3}" $c.externalLocalDc -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "nowplaying.pushgatewayUrl" -}}
 {{- if .Values.metrics.pushgateway.url -}}
 {{- .Values.metrics.pushgateway.url -}}
@@ -90,7 +102,9 @@ seccompProfile:
 - name: CASSANDRA_KEYSPACE
   value: {{ $root.Values.cassandra.keyspace | quote }}
 - name: CASSANDRA_REPLICATION
-  value: {{ $root.Values.cassandra.replication | quote }}
+  value: {{ include "nowplaying.cassandraReplication" $root | quote }}
+- name: CASSANDRA_CONSISTENCY
+  value: {{ $root.Values.cassandra.consistency | quote }}
 - name: CASSANDRA_LOCAL_DC
   value: {{ (ternary $root.Values.cassandra.datacenter $root.Values.cassandra.externalLocalDc $root.Values.cassandra.enabled) | quote }}
 {{- include "nowplaying.lakeEnv" $root }}
