@@ -33,7 +33,15 @@ ORDER = [
 @pytest.mark.parametrize(("text", "artist", "title", "rule"), ORDER)
 def test_separator_order_from_evidence(text: str, artist: str, title: str, rule: str) -> None:
     parsed = clean_post(make_post(text))
-    assert (parsed.kind, parsed.artist, parsed.title, parsed.rule) == ("parsed", artist, title, rule), parsed
+    first = parsed.readings()[0]
+    assert (first.artist, first.title, first.rule) == (artist, title, rule), parsed
+    if rule.endswith("_title_words"):
+        # title words alone were right in 5 of 18 claims on the dev half (bench/data): the order is
+        # the first reading, the other order a later one, and the post is not claimed as parsed
+        assert parsed.kind == "query" and parsed.rule == f"unsure_{rule}", parsed
+        assert (title, artist) in [(c.artist, c.title) for c in parsed.candidates], parsed
+    else:
+        assert (parsed.kind, parsed.artist, parsed.title, parsed.rule) == ("parsed", artist, title, rule), parsed
 
 
 PARSED = [

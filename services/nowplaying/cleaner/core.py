@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from nowplaying.cleaner.bots import detect_bot, mark_rate_bots
+from nowplaying.cleaner.candidates import PARSED_MIN, readings
 from nowplaying.cleaner.classify import (
     _NOW_ON_STATION_RE,
     _SLOGAN_RULES,
@@ -73,7 +74,7 @@ from nowplaying.cleaner.split import (
     _title_bracket_artist,
 )
 from nowplaying.cleaner.tidy import _STATION_TAIL_RE, _TIME_RE, _clean_line, _strip_wrap, spotify_version
-from nowplaying.common.models import ParsedPost, Post, RecordError
+from nowplaying.common.models import Candidate, ParsedPost, Post, RecordError
 
 __all__ = [
     "CleanResult",
@@ -103,6 +104,7 @@ class CleanResult:
     query: str | None = None
     spotify_track_id: str | None = None
     bot_format: bool = False
+    candidates: tuple[Candidate, ...] = ()
 
 
 _NONE_EMPTY = CleanResult("none", "none_empty")
@@ -120,7 +122,9 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
     reposted = stripped[:2].upper() == "RT" and bool(_RT_PREFIX_RE.match(stripped))
     if reposted:
         stripped = _RT_PREFIX_RE.sub("", stripped, count=1)
-    body = _URL_RE.sub(" ", stripped) if ("/" in stripped or "spotify:" in stripped or "www." in stripped) else stripped
+    # a link ends a line: words after it are a comment, words before it often a promotion
+    has_link = "/" in stripped or "spotify:" in stripped or "www." in stripped
+    body = _URL_RE.sub("\n", stripped) if has_link else stripped
     low = body.lower()
     bot_format = _bot_text(body, low)
     if (
@@ -242,9 +246,14 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
             )  # fmt: skip
         return CleanResult("link", "spotify_link", spotify_track_id=track_id, bot_format=bot_format)
     if split is not None:
-        return CleanResult(
-            "parsed", split.rule, split.artist, split.title, f"{split.artist} {split.title}", bot_format=bot_format
-        )
+        query = f"{split.artist} {split.title}"
+        own, candidates = readings(split, text, query)
+        if own >= PARSED_MIN:
+            return CleanResult("parsed", split.rule, split.artist, split.title, query, None, bot_format,
+                               tuple(candidates))  # fmt: skip
+        # not sure enough to claim the pair: the enricher tries the readings, best first
+        return CleanResult("query", f"unsure_{split.rule}", query=query, bot_format=bot_format,
+                           candidates=tuple(candidates))  # fmt: skip
     if stripped.upper() == "RT":
         return CleanResult("none", "none_rt")
     return CleanResult("none", rule_none or "none_empty", bot_format=bot_format)
@@ -293,6 +302,7 @@ def clean_post(post: Post, cache: bool = True) -> ParsedPost:
         query=result.query,
         spotify_track_id=result.spotify_track_id,
         is_bot=is_bot,
+        candidates=list(result.candidates),
     )
 
 

@@ -29,7 +29,7 @@ _TEMPLATES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "template_lastfm",
         re.compile(
             # the title never runs past "via @lastfm" (a comment after it may hold another "by")
-            r"(?i)^(?=.*last\.?fm).*?\bI(?:['’]m| am) listening to (?P<title>(?:(?!\s+via\s+@?last\.?fm\b).)+)"
+            r"(?i)^(?=[\s\S]*last\.?fm).*?\bI(?:['’]m| am) listening to (?P<title>(?:(?!\s+via\s+@?last\.?fm\b).)+)"
             r" by (?P<artist>.+?)"
             r"(?:\s+via\s+@?last\.?fm\b|\s+on\s+#?last\.?fm\b|\s*$)"
         ),

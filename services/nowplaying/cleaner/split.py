@@ -28,7 +28,6 @@ from nowplaying.cleaner.shared import (
     _trailing_title,
 )
 from nowplaying.cleaner.tidy import (
-    _ARTIST_GUEST_RE,
     _ARTIST_WITH_RE,
     _GUEST_BRACKET_RE,
     _LEAD_VERB_RE,
@@ -77,8 +76,6 @@ def _finish(
     artist = _strip_wrap(artist, keep_artist_dot)
     if "w" in artist:  # "“Indigo” w @MOONZz", "Dr. John w/Lukas Nelson": the first-named artist
         artist = _ARTIST_WITH_RE.sub("", artist) or artist
-    if strict and ("f" in artist or "F" in artist):
-        artist = _ARTIST_GUEST_RE.sub("", artist) or artist
     if " on " in title or "@" in title or " at " in title or "|" in title:
         title = _STATION_TAIL_RE.sub("", title)
     if title[-1:] in _TRAIL_END or " on " in title or " via " in title or " On " in title or " Via " in title:
@@ -86,7 +83,7 @@ def _finish(
     if strict and (". " in title or "! " in title or "? " in title):
         title = _cut_title_comment(title)
     title = _strip_wrap(title, keep_title_dot)
-    if strict and title[-1:] in ")]":
+    if strict and title[-1:] == ")":  # "[Live]" stays as written
         title = spotify_version(title)
     if _plausible(artist, title, strict):
         return _Split(artist, title, rule)
