@@ -81,6 +81,23 @@ def _version_free(title: str) -> str:
     return _BRACKETS_RE.sub(" ", title).strip() or title
 
 
+def _from_handle(part: str, text: str) -> bool:
+    """The side is one @handle or #tag of the post, read as a name ("MobbDeep", "liltunechi")."""
+    if " " in part or not part or ("@" not in text and "#" not in text):
+        return False
+    low = text.casefold()
+    key = part.casefold()
+    return f"@{key}" in low or f"#{key}" in low
+
+
+_CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _camel_split(part: str) -> str:
+    """'MobbDeep' -> 'Mobb Deep', 'KorakeTiZnam' -> 'Korake Ti Znam' (one word only)."""
+    return _CAMEL_RE.sub(" ", part) if " " not in part else part
+
+
 def _hashtag_words(text: str) -> frozenset[str]:
     return frozenset(word.casefold() for word in _HASHTAG_WORD_RE.findall(text)) if "#" in text else frozenset()
 
@@ -96,7 +113,7 @@ def confidence(split: _Split, text: str) -> float:
     """The cleaner's belief in a split of ``text`` (0..1); see the module docstring."""
     score = rule_confidence(split.rule, split.artist)
     if split.rule in _AUTOMATED:
-        return score
+        return round(score, 3)
     artist, title = split.artist, _version_free(split.title)
     tags = _hashtag_words(text)
     if tags and (_tag_inside(artist, tags) or _tag_inside(title, tags)):
@@ -152,6 +169,12 @@ def readings(split: _Split, text: str, query: str) -> tuple[float, list[Candidat
     for title in _title_cuts(split.title)[:3]:
         ranked.append(Candidate(split.artist, title, None, "cut_title", round(relaxed, 3)))
         relaxed *= 0.85
+    # a handle or tag read as a name: the words it runs together ("#OneDirection", "@MobbDeep"), as a
+    # later reading ("#OneRepublic" is one word)
+    artist_camel = _camel_split(split.artist) if _from_handle(split.artist, text) else split.artist
+    title_camel = _camel_split(split.title) if _from_handle(split.title, text) else split.title
+    if artist_camel != split.artist or title_camel != split.title:
+        ranked.append(Candidate(artist_camel, title_camel, None, "camel_case", round(own * 0.95, 3)))
     for artist in _artist_cuts(split.artist)[:2]:
         ranked.append(Candidate(artist, split.title, None, "cut_artist", round(own * 0.7, 3)))
     if split.rule not in _AUTOMATED and not split.rule.startswith(("template", "by", "quoted_by", "radio")):

@@ -41,13 +41,13 @@ from nowplaying.cleaner.classify import (
     _station_promo,
 )
 from nowplaying.cleaner.frame import (
-    _AUTOMATED_TEMPLATES,
     _RADIO_RE,
-    _TEMPLATES,
+    TITLE_ONLY_CONFIDENCE,
     _bot_text,
     _fields_split,
-    _first_share_artist,
     _marked_split,
+    match_template,
+    match_title_only,
 )
 from nowplaying.cleaner.normalize import (
     _EDGE_TAGS_RE,
@@ -67,7 +67,6 @@ from nowplaying.cleaner.shared import MAX_QUERY_WORDS, _only_residue, _Split
 from nowplaying.cleaner.split import (
     _ORDER_RULES,
     _by_split,
-    _finish,
     _mention_order,
     _parse_line,
     _separator_split,
@@ -140,24 +139,15 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
 
     split: _Split | None = None
     rule_none: str | None = None
-    for rule, pattern, keyword in _TEMPLATES:
-        if keyword not in low:
-            continue
-        match = pattern.search(body)
-        if match:
-            groups = match.groupdict()
-            title_group = "title" if groups.get("title") else "title2"
-            artist_group = "artist" if groups.get("artist") else "artist2"
-            title = groups.get(title_group) or ""
-            artist = groups.get(artist_group) or ""
-            # a slot ends where the template's next word starts: its final full stop is the name's
-            # ("Zzyzx Rd.", "Fun."), except at the very end of a human-typed line
-            artist_bounded = rule in _AUTOMATED_TEMPLATES or bool(body[match.end(artist_group) :].strip())
-            if rule == "template_spotify_share" and ", " in artist:
-                artist = _first_share_artist(artist)
-            split = _finish(artist, title, rule, False, artist_bounded, True)
-            if split:
-                break
+    title_only = match_title_only(body, low)
+    split = match_template(body, low) if title_only is None else None
+    if title_only is not None:
+        rule, title = title_only
+        candidates = (Candidate(None, None, title, rule, TITLE_ONLY_CONFIDENCE),)
+        if track_id is not None:
+            return CleanResult("link", "spotify_link", query=title, spotify_track_id=track_id,
+                               bot_format=bot_format)  # fmt: skip
+        return CleanResult("query", rule, query=title, bot_format=bot_format, candidates=candidates)
 
     if split is None and ("🎤" in body or "[" in body or "【" in body):
         split = _marked_split(body)

@@ -11,7 +11,7 @@ import re
 
 from nowplaying.cleaner.shared import _Split
 from nowplaying.cleaner.split import _TITLE_MARK_RE, _finish, _mention_artist
-from nowplaying.cleaner.tidy import _clean_line
+from nowplaying.cleaner.tidy import _clean_line, _strip_wrap
 
 # (rule, pattern, a lower-case keyword the text must contain for the pattern to be tried)
 _TEMPLATES: tuple[tuple[str, re.Pattern[str], str], ...] = (
@@ -138,3 +138,60 @@ def _bot_text(body: str, low: str) -> bool:
     if "air" in low and _BOT_AIR_RE.search(body):
         return True
     return ("radio" in low or "fm" in low) and ("playing" in low or "#np" in low) and bool(_BOT_RADIO_RE.search(body))
+
+
+def match_template(body: str, low: str) -> _Split | None:
+    """The artist and title a service template names (``low`` is ``body.lower()``)."""
+    for rule, pattern, keyword in _TEMPLATES:
+        if keyword not in low:
+            continue
+        match = pattern.search(body)
+        if match:
+            groups = match.groupdict()
+            title_group = "title" if groups.get("title") else "title2"
+            artist_group = "artist" if groups.get("artist") else "artist2"
+            title = groups.get(title_group) or ""
+            artist = groups.get(artist_group) or ""
+            # a slot ends where the template's next word starts: its final full stop is the name's
+            # ("Zzyzx Rd.", "Fun."), except at the very end of a human-typed line
+            artist_bounded = rule in _AUTOMATED_TEMPLATES or bool(body[match.end(artist_group) :].strip())
+            if rule == "template_spotify_share" and ", " in artist:
+                artist = _first_share_artist(artist)
+            split = _finish(artist, title, rule, False, artist_bounded, True)
+            if split:
+                return split
+    return None
+
+
+# Templates that name a title and no artist: Pandora's station share ("I am listening to Day By Day on
+# #Pandora's Incognito Radio": the station is never the artist) and
+# SoundCloud's upload share ("My new sounds: War Zone <link> on #SoundCloud").
+_TITLE_ONLY: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    (
+        "template_pandora_station",
+        # a lower-case " by " names the artist (then it is the artist template: "Holiday by Green Day on
+        # #Pandora's Punk Radio"); a capitalised one is the title's ("Day By Day")
+        re.compile(r"(?i)\bI(?:['’]m| am) listening to (?P<title>(?:(?!(?-i: by ))[^\n])+?) on #?Pandora['’]s\s"),
+        "pandora",
+    ),
+    (
+        "template_soundcloud_upload",
+        re.compile(r"(?i)^\s*my new sounds:\s*(?P<title>[^\n]+?)\s*(?:\n|$)(?=[\s\S]*soundcloud)"),
+        "my new sounds",
+    ),
+)
+# How sure a title-only template's title is (templates were right on the dev half; the catalog must
+# still find the artist).
+TITLE_ONLY_CONFIDENCE = 0.6
+
+
+def match_title_only(body: str, low: str) -> tuple[str, str] | None:
+    """(rule, title) of a template that names no artist."""
+    for rule, pattern, keyword in _TITLE_ONLY:
+        if keyword in low:
+            match = pattern.search(body)
+            if match:
+                title = _strip_wrap(match.group("title"), keep_dot=True)
+                if title:
+                    return rule, title
+    return None

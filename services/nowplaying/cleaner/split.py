@@ -145,7 +145,10 @@ def _mention_artist(part: str) -> str:
 _ARTIST_END_RE = re.compile(
     r"(?i)\s+(?:in\s+honou?r|from\s+(?:the|his|her|my)|off\s+(?:the|his|her)|on\s+repeat|(?:live\s+)?on\b|prod\b\.?"
     r"|produced|which|that|who|is|was|are|were|and\s+(?:it|this|i)\b|w/|with\s+(?:a|the|some)\b)\b.*"
-    r"|(?<![A-Z])[!?,;(](?:\s|$).*|\s*\(.*|\s+[|•·]\s.*|\n.*|(?-i:\s+I\s+[a-z]).*",
+    r"|(?<![A-Z])[!?,;(](?:\s|$).*|\s*\(.*|\s+[|•·]\s.*|\n.*|(?-i:\s+I\s+[a-z]).*"
+    # the app's words after the artist ("T by A, from #SoundHound", "T by A with #Shazam", "found
+    # with @Shazam"): the tags go first, the words that led to them stay
+    r"|,?\s+(?:from|(?:found\s+)?with)\s*$|,\s+found\s+with\b.*|,?\s+(?:from|with)\s+#?(?:soundhound|shazam)\b.*",
     re.S,
 )
 # Where a title named before "by" starts: after the last sentence break or lead-in.
@@ -171,6 +174,8 @@ def _cut_at_sentence_end(text: str) -> str:
 
 def _artist_after_by(text: str) -> str:
     artist = _cut_at_sentence_end(_ARTIST_END_RE.sub("", text))
+    if " " in artist:  # "Elton John with #Shazam. Elton still the boss": the sentence went, then its tail
+        artist = _ARTIST_END_RE.sub("", artist) or artist
     match = _LEAD_MENTION_RE.match(artist)
     return handle_name(match.group(1)) if match and match.group(2) and match.group(2)[:1] not in "&x" else artist
 
