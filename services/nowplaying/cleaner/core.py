@@ -143,11 +143,11 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
     split = match_template(body, low) if title_only is None else None
     if title_only is not None:
         rule, title = title_only
-        candidates = (Candidate(None, None, title, rule, TITLE_ONLY_CONFIDENCE),)
+        title_reading = (Candidate(None, None, title, rule, TITLE_ONLY_CONFIDENCE),)
         if track_id is not None:
             return CleanResult("link", "spotify_link", query=title, spotify_track_id=track_id,
                                bot_format=bot_format)  # fmt: skip
-        return CleanResult("query", rule, query=title, bot_format=bot_format, candidates=candidates)
+        return CleanResult("query", rule, query=title, bot_format=bot_format, candidates=title_reading)
 
     if split is None and ("🎤" in body or "[" in body or "【" in body):
         split = _marked_split(body)
