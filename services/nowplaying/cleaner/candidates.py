@@ -124,7 +124,7 @@ def confidence(split: _Split, text: str) -> float:
         score *= 0.5
     if _INNER_SEP_RE.search(title) or _INNER_SEP_RE.search(artist):
         score *= 0.6
-    if len(artist.split()) > 5 or len(title.split()) > 10:
+    if (len(artist.split()) > 5 and "," not in artist) or len(title.split()) > 10:  # credits list with commas
         score *= 0.7
     return round(score, 3)
 

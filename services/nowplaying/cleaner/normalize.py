@@ -93,7 +93,8 @@ _EMOJI_RE = re.compile(
 _RT_PREFIX_RE = re.compile(r"^\s*RT\s*@[\w.]+(?:@[\w.-]+)?\s*:?\s*", re.IGNORECASE)
 _MENTION_RE = re.compile(r"(?<![\w@/])@(\w{1,30})(?:@[\w.-]+\w)?")
 _HASHTAG_RE = re.compile(r"(?<![\w#&/])#(\w+)")
-_EDGE_TAGS_RE = re.compile(r"^(?:\s*#\w+[\s:,;.!-]*)+|(?:\s*[#@]\w+(?:@[\w.-]+\w)?[\s,;.!]*)+$")
+# (a hashtag may hold U+2010 HYPHEN, as BBC Radio 3's bot writes "#camillesaint‐saëns")
+_EDGE_TAGS_RE = re.compile(r"^(?:\s*#\w+[\s:,;.!-]*)+|(?:\s*[#@][\w‐]+(?:@[\w.-]+\w)?[\s,;.!]*)+$")
 # "@a @b text": a reply prefix, unless a separator follows (then the mention is the artist).
 _REPLY_PREFIX_RE = re.compile(r"^(?:\s*@\w+(?:@[\w.-]+\w)?)+(?![\w@]|\s*[-–—:|•·/,&])\s*")
 

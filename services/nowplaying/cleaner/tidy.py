@@ -174,9 +174,45 @@ _BY_MENTION_RE = re.compile(r"(?i)(\bby:?\s+)@(\w{1,30})")
 _SEP_MENTION_END_RE = re.compile(r"(\s[-–—|/•·:]\s*)@(\w{1,30})\s*$")
 
 
+# A station's or a poster's tail after "Artist - Title": a call to listen, tune in, download, visit or
+# vote, "being played on", a listener count, "on #Station #tags" to the end of the line, a
+# "#nowplaying on <station>", a sponsor. Cut where it starts, with the separator that led to it
+# (issue 19: "listen at ...", "hear it now", "presented by ...", the words before a link).
+_PROMO_TAIL_RE = re.compile(
+    r"""(?ix)\s*(?:\s-{1,2}|\s\||::|->|\s~)?\s+(?:
+        (?:listen(?:\s+live|\s+now|\s+at|\s+on|\s+here|\s*,\s*like)?|tune\s+in|hear\s+it|download\s+it|visit
+          |escuch\w+|vote|follow\s+us|subscribe|buy\s+it)\b
+      | being\s+played\b | heard\s+by\s+\d+ | \d+\s+(?:listeners|auditeurs|h[öo]rer)\b
+      | (?:on|at|en)\s+\#(?!(?:nowplaying|np|nowlistening|music)\b)\w+(?=(?:[\s,;.!|–-]+[\#@]\w+)*[\s,;.!|–-]*$)
+      | \#nowplaying\s+on\b | (?:presented|powered|sponsored)\s+by\b
+    ).*$"""
+)
+_PROMO_TAIL_KEYS = (
+    "listen", "tune", "hear", "download", "visit", "escuch", "vote", "follow", "subscribe", "buy", "played", "heard",
+    "listeners", "auditeurs", "hörer", "horer", " on #", " at #", " en #", "#nowplaying on", "presented",
+    "powered", "sponsored",
+)  # fmt: skip
+
+
+def _cut_promo_tail(line: str) -> str:
+    """'Noel Lorica - Last Dance Heard by 100 listeners at' -> 'Noel Lorica - Last Dance': only after
+    a dash, and only when a word of the title stays."""
+    low = line.lower()
+    if not any(key in low for key in _PROMO_TAIL_KEYS):
+        return line
+    dash = _DASH_RE.search(line)
+    if dash is None:
+        return line
+    match = _PROMO_TAIL_RE.search(line, dash.end())
+    if match is None or not any(ch.isalnum() for ch in line[dash.end() : match.start()]):
+        return line
+    return line[: match.start()]
+
+
 def _clean_line(line: str) -> str:
     """One line of a post, with edge hashtags/mentions and noise removed; mid-text mentions kept
     with their '@' (evidence for the artist slot), mid-text hashtags unwrapped."""
+    line = _cut_promo_tail(line)
     if "@" in line:
         line = _SEP_MENTION_END_RE.sub(_handle_sub, line)
         if "by" in line:
