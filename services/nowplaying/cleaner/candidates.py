@@ -71,6 +71,26 @@ _INNER_SEP_RE = re.compile(r"\s(?:-{1,2}|\|{1,3}|::|~|->|\*|—|–)\s|\|")
 _HASHTAG_WORD_RE = re.compile(r"#(\w+)")
 
 
+_RECORD_RE = re.compile(
+    r"(?i)\b(?:album|albums|cd|lp|ep|mixtape|kindle|e-?book|audiobook|playlist|continuous\s+mix|full\s+album)\b"
+)
+
+
+# "from the album X", "on album X": a song named with its album, which is no reason to doubt it
+_FROM_RECORD_RE = re.compile(
+    r"(?i)\b(?:from|off|on)\s+(?:the\s+|his\s+|her\s+|their\s+)?(?:new\s+)?(?:album|ep|lp|cd)\b"
+)
+
+
+def _mixed_case(title: str) -> bool:
+    """Capitalised words with a lower-case word among them that is not a particle ("Roger Jones
+    recommends Sun Is Shining"); sentence case ("Here comes the sun") and lower case are titles."""
+    words = [w for w in title.split() if w[:1].isalpha()]
+    upper = sum(w[:1].isupper() for w in words)
+    lower = sum(_is_lower_word(w) and w.casefold() not in _PARTICLES for w in words)
+    return upper >= 3 and lower >= 1 and words[-1][:1].isupper()
+
+
 def _version_free(title: str) -> str:
     """The title without its brackets and a trailing " - <version tag>" (Spotify's spelling of one):
     "Frozen - Radio Edit" and "Frozen (Radio Edit)" are checked as "Frozen"."""
@@ -124,6 +144,12 @@ def confidence(split: _Split, text: str) -> float:
         score *= 0.5
     if _INNER_SEP_RE.search(title) or _INNER_SEP_RE.search(artist):
         score *= 0.6
+    if _RECORD_RE.search(_FROM_RECORD_RE.sub(" ", _BRACKETS_RE.sub(" ", text))):
+        score *= 0.6  # "Good album indeed", "CD 20 TRACKS", "Free Kindle Book": a record or a book, not a song
+    if _mixed_case(title):
+        score *= 0.7  # "Roger Jones recommends Sun Is Shining": a lower-case word inside a capitalised title
+    if not split.rule.startswith(("template", "radio", "by", "quoted")) and artist.islower() and title.islower():
+        score *= 0.8  # "despicable dogs - small black": no capital tells the name from the title
     if (len(artist.split()) > 5 and "," not in artist) or len(title.split()) > 10:  # credits list with commas
         score *= 0.7
     return round(score, 3)

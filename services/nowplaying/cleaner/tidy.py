@@ -133,8 +133,10 @@ _NOISE_PHRASES_RE = re.compile(
     | \bon\s+air\b[!.:]*
     | \bnp\b\s*:
     | \b(?:click|tap)\s+(?:here|to\s+listen)\b[!.:]*
-    | [(\[](?:\s*official\s+(?:music\s+|lyric\s+)?(?:video|audio)|\s*lyrics?(?:\s+video)?
-             |\s*audio|\s*hd|\s*hq|\s*visuali[sz]er)\s*[)\]]
+    | [(\[](?:\s*(?:official|offical)\s+(?:music\s+|lyric\s+)?(?:video|audio|album)|\s*lyrics?(?:\s+video)?
+             |\s*audio|\s*hd|\s*hq|\s*visuali[sz]er|\s*(?:music\s+)?video|\s*(?:full\s+)?album
+             |\s*subtitulad[oa])\s*[)\]]
+    | \*\*new\*\*
     | \b(?:on|@)\s+\#?(?:spotify|apple\s*music|youtube(?:\s+music)?|deezer|soundcloud|tidal|pandora
                       |itunes|amazon\s+music)\b
     """
@@ -144,7 +146,8 @@ _NOISE_PHRASES_RE = re.compile(
 _NOISE_KEYS = (
     "listen", "tune", "via", "out now", "new ", "released", " of the ", "playing", "spinning", "streaming",
     "on air", "np:", "np :", "click", "tap", "official", "lyric", "audio", "hd", "hq", "visuali", "spotify",
-    "apple", "youtube", "deezer", "soundcloud", "tidal", "pandora", "itunes", "amazon",
+    "apple", "youtube", "deezer", "soundcloud", "tidal", "pandora", "itunes", "amazon", "offical", "video",
+    "album", "subtitulad", "**new**",
 )  # fmt: skip
 # Times ("10:32", "10:32 PM", "[03:45]") and dates like "2022-06-15" as standalone tokens.
 _TIME_RE = re.compile(r"[\[(]?\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?(?![\w:])[\])]?")
