@@ -68,7 +68,6 @@ _DANGLING_END_RE = re.compile(r"(?:^|\s)(?:en|or|from|with|w/|via|and|&|@|->|-|:
 _BRACKETS_RE = re.compile(r"[(\[][^()\[\]]*[)\]]")
 _LEADING_FRAME_RE = re.compile(r"(?i)^(?:play|playing|plays|on|en|at|now|ahora|suena|is|are|the\s+no\.?\s*1|\d{1,3})\b")
 _INNER_SEP_RE = re.compile(r"\s(?:-{1,2}|\|{1,3}|::|~|->|\*|—|–)\s|\|")
-_HASHTAG_WORD_RE = re.compile(r"#(\w+)")
 
 
 _RECORD_RE = re.compile(
@@ -118,15 +117,16 @@ def _camel_split(part: str) -> str:
     return _CAMEL_RE.sub(" ", part) if " " not in part else part
 
 
-def _hashtag_words(text: str) -> frozenset[str]:
-    return frozenset(word.casefold() for word in _HASHTAG_WORD_RE.findall(text)) if "#" in text else frozenset()
-
-
-def _tag_inside(part: str, tags: frozenset[str]) -> bool:
-    """A hashtag's word inside a side of several words ("Le Lever de La Lune camillesaint"); a side
-    that is one hashtag ("#Dido") is a name the poster tagged."""
-    words = part.casefold().split()
-    return len(words) > 1 and any(word.strip(".,!?") in tags for word in words)
+def _tag_inside(part: str, text: str) -> bool:
+    """A side of several words that the post wrote with a hashtag inside ("Le Lever de La Lune
+    #camillesaint"); a side that is one hashtag ("#Dido") is a name the poster tagged, and a tag
+    elsewhere in the post ("#Rock" after "One Man Rock Band - ...") says nothing about the side."""
+    words = part.split()
+    if len(words) < 2:
+        return False
+    pattern = r"[\s,]+".join("#?" + re.escape(word) for word in words)
+    match = re.search(pattern, text, re.IGNORECASE)
+    return match is not None and "#" in match.group()
 
 
 def confidence(split: _Split, text: str) -> float:
@@ -135,8 +135,7 @@ def confidence(split: _Split, text: str) -> float:
     if split.rule in _AUTOMATED:
         return round(score, 3)
     artist, title = split.artist, _version_free(split.title)
-    tags = _hashtag_words(text)
-    if tags and (_tag_inside(artist, tags) or _tag_inside(title, tags)):
+    if "#" in text and (_tag_inside(artist, text) or _tag_inside(split.title, text)):
         score *= 0.6
     if _PROMO_RE.search(title) or _PROMO_RE.search(artist):
         score *= 0.5
@@ -144,13 +143,18 @@ def confidence(split: _Split, text: str) -> float:
         score *= 0.5
     if _INNER_SEP_RE.search(title) or _INNER_SEP_RE.search(artist):
         score *= 0.6
+    if split.rule.startswith("dash") and " - " not in split.title and _VERSION_TAG_RE.match(split.title):
+        score *= 0.5  # "Divinity - filous Remix": a title and its version, not an artist and a title
+    if split.commented:
+        score *= 0.8  # a comment was cut from a side: a person's chatter, whose order is less sure
     if _RECORD_RE.search(_FROM_RECORD_RE.sub(" ", _BRACKETS_RE.sub(" ", text))):
         score *= 0.6  # "Good album indeed", "CD 20 TRACKS", "Free Kindle Book": a record or a book, not a song
     if _mixed_case(title):
         score *= 0.7  # "Roger Jones recommends Sun Is Shining": a lower-case word inside a capitalised title
     if not split.rule.startswith(("template", "radio", "by", "quoted")) and artist.islower() and title.islower():
         score *= 0.8  # "despicable dogs - small black": no capital tells the name from the title
-    if (len(artist.split()) > 5 and "," not in artist) or len(title.split()) > 10:  # credits list with commas
+    named = [w for w in artist.split() if w.casefold() not in _PARTICLES]  # "Conor Oberst and the Mystic Valley Band"
+    if (len(named) > 5 and "," not in artist) or len(title.split()) > 10:  # a credits list has commas
         score *= 0.7
     return round(score, 3)
 

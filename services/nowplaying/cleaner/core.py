@@ -67,6 +67,7 @@ from nowplaying.cleaner.shared import MAX_QUERY_WORDS, _only_residue, _Split
 from nowplaying.cleaner.split import (
     _ORDER_RULES,
     _by_split,
+    _drop_uploader,
     _mention_order,
     _parse_line,
     _separator_split,
@@ -173,11 +174,11 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
                 radio_station = match.group("station")
                 rest = _clean_line(match.group("rest"))
                 sep = _separator_split(rest)
-                split = _Split(sep.artist, sep.title, "radio_now_playing") if sep else None
+                split = _Split(sep.artist, sep.title, "radio_now_playing", sep.commented) if sep else None
                 bot_format = True
                 if split is None:
                     by = _by_split(rest)
-                    split = _Split(by.artist, by.title, "radio_now_playing") if by else None
+                    split = _Split(by.artist, by.title, "radio_now_playing", by.commented) if by else None
                 if split is None and rest:
                     lines = [rest]
                 break
@@ -190,6 +191,8 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
                     break
         if split is None and len(lines) > 1:
             split = _parse_line(" ".join(lines))
+        if split is not None:
+            split = _drop_uploader(split, low)
         if split is not None and split.rule in _ORDER_RULES and "@" in stripped:
             split = _mention_order(split, stripped)
         if split is not None and not bot_format and " on " in low and _STATION_TAIL_RE.search(body):

@@ -55,7 +55,11 @@ def _lastfm_track(urls: Iterable[str]) -> tuple[str, str] | None:
 
 # --- normalization ---------------------------------------------------------------------------
 # C0/C1 controls except tab and newline, plus zero-width and bidi marks and the BOM.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufffd]")
+# (U+FFFD stays: inside a word it stands for a letter the archive lost, "Hochzeit Ohne G\ufffdste")
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# A dash or bullet that an archive decoded wrongly, standing between spaces: "Supertramp ï¿½ It's
+# Raining Again", "Porter Robinson \x89Û¢ Divinity", "A â€“ T", "A \ufffd T". Read as a dash.
+_MOJIBAKE_SEP_RE = re.compile("\\s(?:ï¿½|\ufffd|\x89Û¢|\x89ÛÒ|â€“|â€”|â€¢)\\s")
 _SPACE_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
@@ -74,6 +78,8 @@ def normalize_text(text: str) -> str:
             text = html.unescape(text)
     ascii_text = text.isascii()
     if not ascii_text:
+        if "ï" in text or "\ufffd" in text or "\x89" in text or "â€" in text:
+            text = _MOJIBAKE_SEP_RE.sub(" – ", text)
         text = unicodedata.normalize("NFC", text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")

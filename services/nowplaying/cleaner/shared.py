@@ -157,6 +157,7 @@ class _Split:
     artist: str
     title: str
     rule: str
+    commented: bool = False  # a poster's comment was cut from a side (a sign of chatter around it)
 
 
 # --- separators ------------------------------------------------------------------------------

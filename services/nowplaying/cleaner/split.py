@@ -18,6 +18,7 @@ from nowplaying.cleaner.shared import (
     _WORD_RE,
     MAX_ARTIST_WORDS,
     _abbreviation_dot,
+    _is_lower_word,
     _only_residue,
     _person_name,
     _sentence_case,
@@ -64,6 +65,33 @@ _TITLE_MARK_RE = re.compile(
 _ARTIST_FEAT_RE = re.compile(r"(?i)\s(?:feat\.?|ft\.?|featuring|x|&|and|vs\.?)\s")
 
 
+# A poster's comment after a side, behind a comma or an ellipsis: "JayZ & Kanye, cant wait to see the
+# live in June", "Armin Van Buuren ...and I will live 2day", "small black ... i think i like their EP".
+_SIDE_COMMENT_RE = re.compile(r"\s*(?:,|\.{2,}|…)\s*(?=\S)")
+
+
+def _cut_side_comment(part: str) -> str:
+    """The side up to a comma or ellipsis after which three words or more follow, most in lower case."""
+    if "," not in part and ".." not in part and "…" not in part:
+        return part
+    for match in _SIDE_COMMENT_RE.finditer(part):
+        rest = part[match.end() :].split()
+        lower = sum(_is_lower_word(word) for word in rest)
+        if match.start() > 0 and len(rest) >= 3 and lower * 2 > len(rest):
+            return part[: match.start()]
+    return part
+
+
+def _drop_uploader(split: _Split, low: str) -> _Split:
+    """'Listen to Apollo Brown - Detonate (feat. M.O.P.) by Mello Music Group on #SoundCloud': on a
+    SoundCloud share the "by" after "A - T" names the uploader, not the artist."""
+    if "soundcloud" in low and split.rule.startswith("dash") and " by " in split.title:
+        title = split.title.split(" by ", 1)[0].rstrip()
+        if title:
+            return _Split(split.artist, title, split.rule, split.commented)
+    return split
+
+
 def _finish(
     artist: str, title: str, rule: str, strict: bool = True, keep_artist_dot: bool = False, keep_title_dot: bool = False
 ) -> _Split | None:
@@ -82,11 +110,18 @@ def _finish(
         title = _TRAIL_NOISE_RE.sub("", title)
     if strict and (". " in title or "! " in title or "? " in title):
         title = _cut_title_comment(title)
+    commented = False
+    if strict:
+        # a quoted title is bounded by its quotes ("guala shit Featuring: chase-da-doe,r.o.m.e.,and ...")
+        cut_artist = _cut_side_comment(artist)
+        cut_title = title if rule.startswith("quoted") else _cut_side_comment(title)
+        commented = (cut_artist, cut_title) != (artist, title)
+        artist, title = cut_artist, cut_title
     title = _strip_wrap(title, keep_title_dot)
     if strict and title[-1:] == ")":  # "[Live]" stays as written
         title = spotify_version(title)
     if _plausible(artist, title, strict):
-        return _Split(artist, title, rule)
+        return _Split(artist, title, rule, commented)
     return None
 
 
@@ -231,7 +266,7 @@ def _quoted_split(text: str) -> _Split | None:
         # "It was just “Dying Fetus - Grotesque Impalement” on repeat"
         inner = _separator_split(title)
         if inner:
-            return _Split(inner.artist, inner.title, "quoted_dash")
+            return _Split(inner.artist, inner.title, "quoted_dash", inner.commented)
     before = _after_last_break(text[: match.start()]).strip(_STRIP_CHARS)
     after = text[match.end() :].strip()
     after_l = after.lower()
@@ -377,7 +412,7 @@ def _mention_order(split: _Split, text: str) -> _Split:
     title_key = "".join(_WORD_RE.findall(split.title.casefold()))
     artist_key = "".join(_WORD_RE.findall(split.artist.casefold()))
     if len(title_key) >= 4 and any(title_key in h for h in handles) and not any(artist_key in h for h in handles):
-        return _Split(split.title, split.artist, split.rule + "_title_mention")
+        return _Split(split.title, split.artist, split.rule + "_title_mention", split.commented)
     return split
 
 
