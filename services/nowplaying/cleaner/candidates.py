@@ -76,6 +76,7 @@ _RECORD_RE = re.compile(
 
 
 # "from the album X", "on album X": a song named with its album, which is no reason to doubt it
+_RECORD_KEYS = ("album", "cd", "lp", "ep", "mixtape", "kindle", "book", "playlist", "continuous")
 _FROM_RECORD_RE = re.compile(
     r"(?i)\b(?:from|off|on)\s+(?:the\s+|his\s+|her\s+|their\s+)?(?:new\s+)?(?:album|ep|lp|cd)\b"
 )
@@ -121,12 +122,16 @@ def _tag_inside(part: str, text: str) -> bool:
     """A side of several words that the post wrote with a hashtag inside ("Le Lever de La Lune
     #camillesaint"); a side that is one hashtag ("#Dido") is a name the poster tagged, and a tag
     elsewhere in the post ("#Rock" after "One Man Rock Band - ...") says nothing about the side."""
-    words = part.split()
+    words = part.casefold().split()
     if len(words) < 2:
         return False
-    pattern = r"[\s,]+".join("#?" + re.escape(word) for word in words)
-    match = re.search(pattern, text, re.IGNORECASE)
-    return match is not None and "#" in match.group()
+    low = text.casefold()
+    for i, word in enumerate(words):
+        if f"#{word}" in low:
+            tagged = " ".join([*words[:i], f"#{word}", *words[i + 1 :]])
+            if tagged in low or tagged.replace(" #", ", #") in low:
+                return True
+    return False
 
 
 def confidence(split: _Split, text: str) -> float:
@@ -137,19 +142,23 @@ def confidence(split: _Split, text: str) -> float:
     artist, title = split.artist, _version_free(split.title)
     if "#" in text and (_tag_inside(artist, text) or _tag_inside(split.title, text)):
         score *= 0.6
-    if _PROMO_RE.search(title) or _PROMO_RE.search(artist):
+    sides = f"{artist}\n{title}"  # one search over both sides (no pattern crosses the line break)
+    if _PROMO_RE.search(sides):
         score *= 0.5
     if _DANGLING_END_RE.search(title) or _LEADING_FRAME_RE.match(artist):
         score *= 0.5
-    if _INNER_SEP_RE.search(title) or _INNER_SEP_RE.search(artist):
+    if _INNER_SEP_RE.search(sides):
         score *= 0.6
     if split.rule.startswith("dash") and " - " not in split.title and _VERSION_TAG_RE.match(split.title):
         score *= 0.5  # "Divinity - filous Remix": a title and its version, not an artist and a title
     if split.commented:
         score *= 0.8  # a comment was cut from a side: a person's chatter, whose order is less sure
-    if _RECORD_RE.search(_FROM_RECORD_RE.sub(" ", _BRACKETS_RE.sub(" ", text))):
+    low = text.lower()
+    if any(key in low for key in _RECORD_KEYS) and _RECORD_RE.search(
+        _FROM_RECORD_RE.sub(" ", _BRACKETS_RE.sub(" ", text))
+    ):
         score *= 0.6  # "Good album indeed", "CD 20 TRACKS", "Free Kindle Book": a record or a book, not a song
-    if _mixed_case(title):
+    if title.count(" ") >= 3 and _mixed_case(title):
         score *= 0.7  # "Roger Jones recommends Sun Is Shining": a lower-case word inside a capitalised title
     if not split.rule.startswith(("template", "radio", "by", "quoted")) and artist.islower() and title.islower():
         score *= 0.8  # "despicable dogs - small black": no capital tells the name from the title
