@@ -64,6 +64,12 @@ _PROMO_RE = re.compile(
     r"|sponsored\s+by|tracks?\s+from|from\s+the\s+album|album|radio|fm|on\s+air|live\s+on|vote)\b"
 )
 # lower-case only ("Drive By"); never "on"/"at", which end titles ("Hold on", "Come on")
+# Substrings one of which every _PROMO_RE match contains (a cheap test before the regex).
+_PROMO_KEYS = (
+    "listen", "tune", "hear", "download", "visit", "follow", "subscrib", "stream", "share", "escuch", "suena",
+    "sonando", "auditeur", "hörer", "horer", "mp3", "play", "presented", "powered", "sponsored", "track", "album",
+    "radio", "fm", "on air", "live on", "vote",
+)  # fmt: skip
 _DANGLING_END_RE = re.compile(r"(?:^|\s)(?:en|or|from|with|w/|via|and|&|@|->|-|::|~|\|)$")
 _BRACKETS_RE = re.compile(r"[(\[][^()\[\]]*[)\]]")
 _LEADING_FRAME_RE = re.compile(r"(?i)^(?:play|playing|plays|on|en|at|now|ahora|suena|is|are|the\s+no\.?\s*1|\d{1,3})\b")
@@ -143,11 +149,13 @@ def confidence(split: _Split, text: str) -> float:
     if "#" in text and (_tag_inside(artist, text) or _tag_inside(split.title, text)):
         score *= 0.6
     sides = f"{artist}\n{title}"  # one search over both sides (no pattern crosses the line break)
-    if _PROMO_RE.search(sides):
+    low_sides = sides.lower()
+    if any(key in low_sides for key in _PROMO_KEYS) and _PROMO_RE.search(sides):
         score *= 0.5
     if _DANGLING_END_RE.search(title) or _LEADING_FRAME_RE.match(artist):
         score *= 0.5
-    if _INNER_SEP_RE.search(sides):
+    if ("|" in sides or " -" in sides or "::" in sides or "~" in sides or "->" in sides or "*" in sides
+            or "—" in sides or "–" in sides) and _INNER_SEP_RE.search(sides):  # fmt: skip
         score *= 0.6
     if split.rule.startswith("dash") and " - " not in split.title and _VERSION_TAG_RE.match(split.title):
         score *= 0.5  # "Divinity - filous Remix": a title and its version, not an artist and a title
@@ -174,9 +182,14 @@ _TITLE_CUT_RE = re.compile(
 _ARTIST_GUESTS_RE = re.compile(r"(?i)\s+(?:feat\.?|ft\.?|featuring|with|w/|x|&|and|vs\.?)\s.*$")
 
 
+_CUT_CHARS = " ([–—"
+
+
 def _title_cuts(title: str) -> list[str]:
     """The title cut back at each clause boundary, longest first."""
-    cuts = []
+    cuts: list[str] = []
+    if not any(ch in title for ch in _CUT_CHARS):  # every boundary holds a space or a bracket
+        return cuts
     for match in _TITLE_CUT_RE.finditer(title):
         head = title[: match.start()].strip(" -–—|:~,;")
         if head and any(ch.isalnum() for ch in head) and head != title:
