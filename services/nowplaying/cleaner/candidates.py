@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+from nowplaying.cleaner.normalize import _URL_RE
 from nowplaying.cleaner.shared import _PARTICLES, _PROSE_WORDS, _TITLE_WORDS, _is_lower_word, _Split
 from nowplaying.cleaner.split import _TITLE_MARK_RE
 from nowplaying.cleaner.tidy import _VERSION_TAG_RE
@@ -86,6 +87,12 @@ _RECORD_KEYS = ("album", "cd", "lp", "ep", "mixtape", "kindle", "book", "playlis
 _FROM_RECORD_RE = re.compile(
     r"(?i)\b(?:from|off|on)\s+(?:the\s+|his\s+|her\s+|their\s+)?(?:new\s+)?(?:album|ep|lp|cd)\b"
 )
+
+
+def _names_a_record(text: str) -> bool:
+    """The post's words (not its links: "music.apple.com/us/album/...") name an album, a CD, a book."""
+    words = _URL_RE.sub(" ", text) if "/" in text else text
+    return bool(_RECORD_RE.search(_FROM_RECORD_RE.sub(" ", _BRACKETS_RE.sub(" ", words))))
 
 
 def _mixed_case(title: str) -> bool:
@@ -162,9 +169,7 @@ def confidence(split: _Split, text: str) -> float:
     if split.commented:
         score *= 0.8  # a comment was cut from a side: a person's chatter, whose order is less sure
     low = text.lower()
-    if any(key in low for key in _RECORD_KEYS) and _RECORD_RE.search(
-        _FROM_RECORD_RE.sub(" ", _BRACKETS_RE.sub(" ", text))
-    ):
+    if any(key in low for key in _RECORD_KEYS) and _names_a_record(text):
         score *= 0.6  # "Good album indeed", "CD 20 TRACKS", "Free Kindle Book": a record or a book, not a song
     if title.count(" ") >= 3 and _mixed_case(title):
         score *= 0.7  # "Roger Jones recommends Sun Is Shining": a lower-case word inside a capitalised title
