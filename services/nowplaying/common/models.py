@@ -186,11 +186,14 @@ class ParsedPost:
     spotify_track_id: str | None
     rule: str
     is_bot: bool
-    # Ranked readings, best first (at most MAX_CANDIDATES). For kind parsed/query the first one is the
-    # post's own artist/title or query; the rest are relaxed readings (the other order of a split, a
-    # title cut back at a clause boundary, an artist without a station prefix) that the enricher
-    # tries in order until the catalog confirms one. Empty for kind none, and in batches written
-    # before the field existed: readers then use ``readings()``.
+    # Ranked readings, best first (at most MAX_CANDIDATES), each with the cleaner's confidence. For kind
+    # parsed the first one is the post's own artist/title. For kind query the first one is the best
+    # reading the cleaner was not sure enough to claim (rule "unsure_<rule>", confidence below the
+    # cleaner's PARSED_MIN), or the query itself; artist/title stay null then. The rest are relaxed
+    # readings (a title cut back at a clause boundary, an artist without a leading station, frame word
+    # or number or without its guests, a handle's words, the other order of a split, the free text)
+    # that the enricher tries in order until the catalog confirms one. Empty for kind none, and in
+    # batches written before the field existed: readers then use ``readings()``.
     candidates: list[Candidate] = field(default_factory=list)
 
     @classmethod
