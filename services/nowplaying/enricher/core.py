@@ -12,13 +12,13 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
 
-from nowplaying.common.models import AUDIO_FEATURES, ENRICHED_CSV_COLUMNS, ParsedPost
+from nowplaying.common.models import AUDIO_FEATURES, ENRICHED_CSV_COLUMNS, Candidate, ParsedPost
 
 # match methods (DESIGN.md): the method that found the track, kept as is when served from the cache
 LINK = "link"
@@ -28,6 +28,7 @@ SEARCH_FREE = "search_free"
 NONE = "none"
 
 HIGH_BAND = 0.9
+MAX_UNCACHED_SEARCHES = 3  # Spotify searches one post may cost (issue 19); cached answers are free
 TITLE_WEIGHT = 2.0  # how much a title shortfall costs
 ARTIST_WEIGHT = 1.5  # how much an artist shortfall costs
 GUEST_ARTIST_WEIGHT = 0.9  # the post's artist is only a guest on the candidate
@@ -282,6 +283,38 @@ def want_of(post: ParsedPost) -> Want | None:
     return None
 
 
+def want_of_candidate(candidate: Candidate, text: str) -> Want | None:
+    """The Want of one reading: fielded when it has artist and title, else its free-text query."""
+    artist, title = (candidate.artist or "").strip(), (candidate.title or "").strip()
+    if artist and title and norm(artist) and norm(title):
+        return Want("parsed", artist=artist, title=title, text=text)
+    query = (candidate.query or "").strip() or f"{artist} {title}".strip()
+    return Want("query", query=query, text=text) if norm(query) else None
+
+
+def wants_of(post: ParsedPost) -> list[tuple[int, Want]]:
+    """(index in ``post.candidates``, Want) for each reading to try, best first; a post without
+    candidates gives its own reading as index 0, a link post its link alone. Empty for kind none."""
+    own = want_of(post)
+    if own is None or own.kind == LINK or not post.candidates:
+        return [(0, own)] if own is not None else []
+    out: list[tuple[int, Want]] = []
+    seen: set[str] = set()
+    for index, candidate in enumerate(post.candidates):
+        want = want_of_candidate(candidate, post.text)
+        if want is not None and want.key not in seen:
+            seen.add(want.key)
+            out.append((index, want))
+    return out or [(0, own)]
+
+
+def reading_rule(post: ParsedPost, index: int) -> str:
+    """The rule of the reading at ``index`` (the post's own rule when it has no candidates)."""
+    if 0 <= index < len(post.candidates):
+        return post.candidates[index].rule
+    return post.rule
+
+
 def _field(value: str) -> str:
     return " ".join(_QUOTES.sub(" ", value).split())
 
@@ -465,6 +498,73 @@ def decide(want: Want, candidates: Iterable[Track], method: str, threshold: floa
     return Resolution(None, best.confidence, NONE), None
 
 
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """The outcome of walking a post's readings.
+
+    ``reading`` is the index (in ``post.candidates``) of the reading that matched, None when none
+    did; ``track`` is set when the match came from a search (a cached match names only its id);
+    ``verdicts`` are the readings settled by this walk, to cache: the one that matched, and those
+    whose every search was made without a match. A reading cut short by the search budget is not
+    settled (another post may have the budget to finish it)."""
+
+    resolution: Resolution
+    track: Track | None
+    reading: int | None
+    searches: int
+    verdicts: dict[str, Resolution]
+
+
+def walk_readings(
+    readings: Sequence[tuple[int, Want]],
+    cached: Mapping[str, Resolution],
+    lookup: Callable[[str], Sequence[Track] | None],
+    search: Callable[[str], Sequence[Track]],
+    threshold: float,
+    budget: int = MAX_UNCACHED_SEARCHES,
+) -> Walk:
+    """Try a post's readings in order, cache first, and take the first whose best match passes.
+
+    The cache first: a reading whose match is cached decides at no cost, and a reading cached as
+    unmatched is skipped. Then the remaining readings are searched in order, each with its search
+    plans, until one is accepted; ``lookup(q)`` gives the results of a search already made (free),
+    ``search(q)`` makes one (at most ``budget`` per walk; past it, only free plans are still tried).
+    """
+    for index, want in readings:
+        hit = cached.get(want.key)
+        if hit is not None and hit.matched:
+            return Walk(hit, None, index, 0, {})
+    best = Resolution(None, 0.0, NONE)
+    verdicts: dict[str, Resolution] = {}
+    spent = 0
+    for index, want in readings:
+        hit = cached.get(want.key)
+        if hit is not None:
+            best = hit if hit.confidence > best.confidence else best
+            continue
+        reading_best = Resolution(None, 0.0, NONE)
+        complete = True
+        for method, q in search_plans(want):
+            found = lookup(q)
+            if found is None:
+                if spent >= budget:
+                    complete = False
+                    continue
+                spent += 1
+                found = search(q)
+            resolution, track = decide(want, found, method, threshold)
+            if track is not None:
+                verdicts[want.key] = resolution
+                return Walk(resolution, track, index, spent, verdicts)
+            if resolution.confidence > reading_best.confidence:
+                reading_best = resolution
+        if complete:
+            verdicts[want.key] = reading_best
+        if reading_best.confidence > best.confidence:
+            best = reading_best
+    return Walk(best, None, None, spent, verdicts)
+
+
 def band(resolution: Resolution, threshold: float) -> str:
     if resolution.confidence >= HIGH_BAND and resolution.matched:
         return "high"
@@ -507,6 +607,7 @@ class Row:
     track: Track | None = None
     features: Features = field(default_factory=dict)
     features_source: str = ""
+    reading: int | None = None  # the index of the reading (ParsedPost.candidates) that matched
 
 
 def csv_row(row: Row) -> dict[str, str]:
@@ -526,6 +627,11 @@ def csv_row(row: Row) -> dict[str, str]:
         is_bot="true" if post.is_bot else "false",
     )
     if track is not None:
+        if row.resolution.method == LINK:
+            out["match_rule"] = post.rule
+        elif row.reading is not None:
+            out["match_candidate"] = str(row.reading)
+            out["match_rule"] = reading_rule(post, row.reading)
         out.update(
             id_track=track.id,
             name=track.name,

@@ -1,6 +1,7 @@
 """The admin API under ``/_admin``: corpus and request statistics, served posts, faults, reset.
 
-* ``GET  /_admin/stats``: seed, dev mode, published posts by source/kind/format, catalog size,
+* ``GET  /_admin/stats``: seed, dev mode, published posts by source/kind/format, catalog size (and
+  the tracks loaded from ``SANDBOX_CATALOG`` with its malformed lines as ``path:line: reason``),
   requests by API and status (``drop``/``malformed``/``truncated`` for those faults), served posts
   (distinct and total) by source, active faults.
 * ``GET  /_admin/posts?source=x&offset=0&limit=1000``: published posts with their truth, oldest first.
@@ -65,6 +66,8 @@ async def stats(request: web.Request) -> web.Response:
             "formats": formats,
             "catalog_tracks": len(state.catalog),
             "catalog_songs": len(state.catalog.songs),
+            "catalog_extra_tracks": state.catalog.extra_tracks,
+            "catalog_file_errors": list(state.catalog.extra_errors),
         },
         "requests": requests,
         "served": served,

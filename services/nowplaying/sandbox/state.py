@@ -38,6 +38,7 @@ class SandboxConfig:
     posts_per_minute: float = 60.0
     initial_posts: int = 500
     faults: str = ""
+    catalog_file: str | None = None  # SANDBOX_CATALOG: Spotify track objects added to the catalog
     source_weights: dict[str, float] | None = None
     x_bearer_tokens: tuple[str, ...] = (DEFAULT_X_BEARER,)
     spotify_clients: tuple[tuple[str, str], ...] = (DEFAULT_SPOTIFY_CLIENT,)
@@ -238,7 +239,7 @@ class SandboxState:
     def __init__(self, config: SandboxConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.clock = clock
-        self.catalog: Catalog = get_catalog(config.seed)
+        self.catalog: Catalog = get_catalog(config.seed, config.catalog_file)
         self.faults = FaultSet(config.seed)
         self.stats = Stats()
         self.lock = threading.RLock()
