@@ -273,9 +273,12 @@ def test_the_walk_spends_at_most_three_searches_and_settles_only_finished_readin
     walked, searched = _walk(readings, {}, {})
     assert len(searched) == core.MAX_UNCACHED_SEARCHES == walked.searches
     assert walked.reading is None and not walked.resolution.matched
-    # the first reading's plans were all made only if it has no more than three; the others were cut short
-    settled = [w.key for _, w in readings if w.key in walked.verdicts]
-    assert settled == ([readings[0][1].key] if len(core.search_plans(readings[0][1])) <= 3 else [])
+    # the strict search of each reading comes first; none of these readings got all its searches
+    assert searched == [core.search_plans(w)[0][1] for _, w in readings[:3]]
+    assert walked.verdicts == {}
+    queries = [(i, Want("query", query=f"nothing at all {i}")) for i in range(5)]
+    walked, searched = _walk(queries, {}, {})
+    assert len(searched) == 3 and list(walked.verdicts) == [w.key for _, w in queries[:3]]
 
 
 def test_the_walk_asks_the_cache_first() -> None:

@@ -526,42 +526,54 @@ def walk_readings(
     """Try a post's readings in order, cache first, and take the first whose best match passes.
 
     The cache first: a reading whose match is cached decides at no cost, and a reading cached as
-    unmatched is skipped. Then the remaining readings are searched in order, each with its search
-    plans, until one is accepted; ``lookup(q)`` gives the results of a search already made (free),
-    ``search(q)`` makes one (at most ``budget`` per walk; past it, only free plans are still tried).
+    unmatched is skipped. Then the other readings are searched: first the strict search of each
+    (its first plan: the fielded search, or the free text of a query), in order, then the relaxed
+    plans of each, in order, so that a wrong first reading cannot spend the whole budget on its
+    relaxed searches before a later reading is asked at all. The first accepted match wins.
+    ``lookup(q)`` gives the results of a search already made (free), ``search(q)`` makes one: at
+    most ``budget`` per walk; past it, only plans already answered are still tried.
     """
     for index, want in readings:
         hit = cached.get(want.key)
         if hit is not None and hit.matched:
             return Walk(hit, None, index, 0, {})
     best = Resolution(None, 0.0, NONE)
-    verdicts: dict[str, Resolution] = {}
-    spent = 0
+    open_readings: list[tuple[int, Want, list[tuple[str, str]]]] = []
     for index, want in readings:
         hit = cached.get(want.key)
         if hit is not None:
             best = hit if hit.confidence > best.confidence else best
-            continue
-        reading_best = Resolution(None, 0.0, NONE)
-        complete = True
-        for method, q in search_plans(want):
-            found = lookup(q)
-            if found is None:
-                if spent >= budget:
-                    complete = False
-                    continue
-                spent += 1
-                found = search(q)
-            resolution, track = decide(want, found, method, threshold)
-            if track is not None:
-                verdicts[want.key] = resolution
-                return Walk(resolution, track, index, spent, verdicts)
-            if resolution.confidence > reading_best.confidence:
-                reading_best = resolution
-        if complete:
-            verdicts[want.key] = reading_best
-        if reading_best.confidence > best.confidence:
-            best = reading_best
+        else:
+            open_readings.append((index, want, search_plans(want)))
+    order = [(n, plan) for n, (_, _, plans) in enumerate(open_readings) for plan in plans[:1]]
+    order += [(n, plan) for n, (_, _, plans) in enumerate(open_readings) for plan in plans[1:]]
+    tried = [0] * len(open_readings)
+    reading_best = [Resolution(None, 0.0, NONE) for _ in open_readings]
+    spent = 0
+    verdicts: dict[str, Resolution] = {}
+    for n, (method, q) in order:
+        index, want, plans = open_readings[n]
+        found = lookup(q)
+        if found is None:
+            if spent >= budget:
+                continue
+            spent += 1
+            found = search(q)
+        tried[n] += 1
+        resolution, track = decide(want, found, method, threshold)
+        if track is not None:
+            verdicts[want.key] = resolution
+            settled = {
+                w.key: reading_best[m] for m, (_, w, p) in enumerate(open_readings) if tried[m] == len(p) and m != n
+            }
+            return Walk(resolution, track, index, spent, {**settled, **verdicts})
+        if resolution.confidence > reading_best[n].confidence:
+            reading_best[n] = resolution
+    for n, (_, want, plans) in enumerate(open_readings):
+        if tried[n] == len(plans):
+            verdicts[want.key] = reading_best[n]
+        if reading_best[n].confidence > best.confidence:
+            best = reading_best[n]
     return Walk(best, None, None, spent, verdicts)
 
 
