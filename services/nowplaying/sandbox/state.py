@@ -217,11 +217,16 @@ class Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests: dict[str, Counter[str]] = {}
+        self.endpoints: dict[str, Counter[str]] = {}
         self.served: dict[str, Counter[str]] = {s: Counter() for s in SOURCES}
 
     def count(self, api: str, status: str) -> None:
         with self._lock:
             self.requests.setdefault(api, Counter())[status] += 1
+
+    def count_endpoint(self, api: str, endpoint: str) -> None:
+        with self._lock:
+            self.endpoints.setdefault(api, Counter())[endpoint] += 1
 
     def serve(self, source: str, post_ids: list[str]) -> None:
         with self._lock:
@@ -230,6 +235,7 @@ class Stats:
     def clear(self) -> None:
         with self._lock:
             self.requests = {}
+            self.endpoints = {}
             self.served = {s: Counter() for s in SOURCES}
 
 
