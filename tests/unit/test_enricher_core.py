@@ -275,10 +275,13 @@ def test_the_walk_spends_at_most_three_searches_and_settles_only_finished_readin
     assert walked.reading is None and not walked.resolution.matched
     # the strict search of each reading comes first; none of these readings got all its searches
     assert searched == [core.search_plans(w)[0][1] for _, w in readings[:3]]
-    assert walked.verdicts == {}
+    assert list(walked.verdicts) == [core.walk_key(readings)]  # only the whole walk is settled
+    again, searched = _walk(readings, walked.verdicts, {})
+    assert searched == [] and again.resolution == walked.resolution
     queries = [(i, Want("query", query=f"nothing at all {i}")) for i in range(5)]
     walked, searched = _walk(queries, {}, {})
-    assert len(searched) == 3 and list(walked.verdicts) == [w.key for _, w in queries[:3]]
+    assert len(searched) == 3
+    assert list(walked.verdicts) == [w.key for _, w in queries[:3]] + [core.walk_key(queries)]
 
 
 def test_the_walk_asks_the_cache_first() -> None:

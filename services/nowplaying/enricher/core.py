@@ -7,6 +7,7 @@ the other modules and hand their results to these functions.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -506,7 +507,7 @@ class Walk:
     did; ``track`` is set when the match came from a search (a cached match names only its id);
     ``verdicts`` are the readings settled by this walk, to cache: the one that matched, and those
     whose every search was made without a match. A reading cut short by the search budget is not
-    settled (another post may have the budget to finish it)."""
+    settled (another post may have the budget to finish it); the whole walk then is (``walk_key``)."""
 
     resolution: Resolution
     track: Track | None
@@ -531,12 +532,17 @@ def walk_readings(
     plans of each, in order, so that a wrong first reading cannot spend the whole budget on its
     relaxed searches before a later reading is asked at all. The first accepted match wins.
     ``lookup(q)`` gives the results of a search already made (free), ``search(q)`` makes one: at
-    most ``budget`` per walk; past it, only plans already answered are still tried.
+    most ``budget`` per walk; past it, only plans already answered are still tried. A walk the budget
+    cut short settles its whole set of readings as unmatched (``walk_key``), so the same post again
+    costs nothing, while its unfinished readings stay open for other posts.
     """
     for index, want in readings:
         hit = cached.get(want.key)
         if hit is not None and hit.matched:
             return Walk(hit, None, index, 0, {})
+    whole = walk_key(readings)
+    if whole in cached:
+        return Walk(cached[whole], None, None, 0, {})
     best = Resolution(None, 0.0, NONE)
     open_readings: list[tuple[int, Want, list[tuple[str, str]]]] = []
     for index, want in readings:
@@ -574,7 +580,16 @@ def walk_readings(
             verdicts[want.key] = reading_best[n]
         if reading_best[n].confidence > best.confidence:
             best = reading_best[n]
+    if len(verdicts) < len(open_readings):
+        verdicts[whole] = best  # the budget cut it short: the same readings again get the same answer
     return Walk(best, None, None, spent, verdicts)
+
+
+def walk_key(readings: Sequence[tuple[int, Want]]) -> str:
+    """The match-cache key of a whole walk (its readings' keys in order), for a walk that ended
+    unmatched before every reading was searched."""
+    digest = hashlib.sha256("\x1e".join(w.key for _, w in readings).encode("utf-8")).hexdigest()
+    return f"w:{digest[:32]}"
 
 
 def band(resolution: Resolution, threshold: float) -> str:

@@ -113,6 +113,7 @@ class Enricher:
             if reading:
                 first.setdefault(wkey, reading)
         keys = list(dict.fromkeys(w.key for reading in first.values() for _, w in reading))
+        keys += [core.walk_key(reading) for reading in first.values() if reading[0][1].kind != LINK]
 
         cached = self.matches.get_many(keys)
         self.metrics.match_cache.labels("hit").inc(len(cached))
