@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from nowplaying.common.models import AUDIO_FEATURES, ENRICHED_CSV_COLUMNS
+from nowplaying.common.models import AUDIO_FEATURES, ENRICHED_CSV_COLUMNS, LEGACY_CSV_COLUMNS
 from nowplaying.loader.reader import Range, iter_lines, read_header, split_ranges
 from nowplaying.loader.rows import (
     HeaderError,
@@ -103,8 +103,23 @@ def test_bad_values_are_refused_naming_the_column(overrides: dict[str, str], mes
 
 
 def test_wrong_column_count_is_refused() -> None:
-    with pytest.raises(RowError, match="record has 30 columns, expected 31"):
+    with pytest.raises(RowError, match=r"record has 32 columns, expected 33 \(or 31 in older files\)"):
         parse_play(_fields(_row())[:-1])
+
+
+def test_files_from_before_the_match_reading_columns_still_load(tmp_path: Path) -> None:
+    """A CSV written before match_candidate/match_rule (31 columns) is read with those empty."""
+    row = _row(match_candidate="2", match_rule="swapped_order")
+    play = parse_play(_fields(row))
+    assert (play.match_candidate, play.match_rule) == (2, "swapped_order")
+    legacy = parse_play(_fields(row)[: len(LEGACY_CSV_COLUMNS)])
+    assert (legacy.match_candidate, legacy.match_rule) == (None, None)
+    assert legacy.post_id == play.post_id and legacy.track_id == play.track_id
+    old = tmp_path / "old.csv"
+    old.write_text(",".join(LEGACY_CSV_COLUMNS) + "\n")
+    assert read_header(old) == len(",".join(LEGACY_CSV_COLUMNS)) + 1
+    with pytest.raises(RowError, match="column 'match_candidate' is not an integer"):
+        parse_play(_fields(_row(match_candidate="first")))
 
 
 def test_timestamps_are_truncated_to_cassandra_milliseconds() -> None:

@@ -20,6 +20,7 @@ from cassandra.query import UNSET_VALUE
 from nowplaying.common.models import (
     AUDIO_FEATURES,
     ENRICHED_CSV_COLUMNS,
+    LEGACY_CSV_COLUMNS,
     MAX_TEXT_CHARS,
     SOURCES,
     RecordError,
@@ -31,6 +32,7 @@ MAX_FIELD_CHARS = 2_000
 # A record longer than this is refused before parsing (the csv module's own limit is raised to it).
 MAX_RECORD_CHARS = 1_000_000
 N_COLUMNS = len(ENRICHED_CSV_COLUMNS)
+N_LEGACY_COLUMNS = len(LEGACY_CSV_COLUMNS)  # files written before match_candidate/match_rule
 _INDEX = {name: i for i, name in enumerate(ENRICHED_CSV_COLUMNS)}
 _FLOAT_FEATURES = ("danceability", "energy", "loudness", "speechiness", "acousticness", "instrumentalness",
                    "liveness", "valence", "tempo")  # fmt: skip
@@ -69,6 +71,8 @@ class Play:
     match_confidence: float | None
     features_source: str | None
     features: dict[str, float | int | None]
+    match_candidate: int | None = None  # which reading of the post matched (its index in candidates)
+    match_rule: str | None = None  # that reading's rule
 
     @property
     def matched(self) -> bool:
@@ -97,10 +101,13 @@ class Play:
 
 # --- reading -----------------------------------------------------------------------------------
 def check_header(fields: list[str]) -> None:
-    if tuple(field.strip().lstrip("\ufeff") for field in fields) != ENRICHED_CSV_COLUMNS:
+    """The enriched CSV header, or the one of files written before the match-reading columns."""
+    names = tuple(field.strip().lstrip("\ufeff") for field in fields)
+    if names not in (ENRICHED_CSV_COLUMNS, LEGACY_CSV_COLUMNS):
         shown = ",".join(fields)[:200]
         raise HeaderError(
-            f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to is_bot); got: {shown}"
+            f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to match_rule,"
+            f" or the older {N_LEGACY_COLUMNS} to is_bot); got: {shown}"
         )
 
 
@@ -216,8 +223,10 @@ def _list(value: str, name: str) -> list[str]:
 
 def parse_play(fields: list[str]) -> Play:
     """Validate one record (the fields of a CSV line) into a ``Play``; ``RowError`` names what is wrong."""
+    if len(fields) == N_LEGACY_COLUMNS:
+        fields = fields + [""] * (N_COLUMNS - N_LEGACY_COLUMNS)
     if len(fields) != N_COLUMNS:
-        raise RowError(f"record has {len(fields)} columns, expected {N_COLUMNS}")
+        raise RowError(f"record has {len(fields)} columns, expected {N_COLUMNS} (or {N_LEGACY_COLUMNS} in older files)")
     source = fields[_INDEX["source"]]
     if source not in SOURCES:
         raise RowError(f"column 'source' must be one of {', '.join(SOURCES)}, got '{source[:40]}'")
@@ -269,6 +278,8 @@ def parse_play(fields: list[str]) -> Play:
         match_confidence=_float(fields[_INDEX["match_confidence"]], "match_confidence"),
         features_source=_optional(fields, "features_source"),
         features=features,
+        match_candidate=_int_in(fields[_INDEX["match_candidate"]], "match_candidate", 0, 1000),
+        match_rule=_optional(fields, "match_rule"),
     )
 
 
@@ -276,7 +287,7 @@ def parse_play(fields: list[str]) -> Play:
 PLAYS_BY_HOUR_COLUMNS = (
     "bucket", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "matched", "track_id",
     "track_name", "artist_ids", "artist_names", "album", "release_date", "popularity", "duration_ms",
-    "match_method", "match_confidence", "features_source", *AUDIO_FEATURES,
+    "match_method", "match_confidence", "features_source", *AUDIO_FEATURES, "match_candidate", "match_rule",
 )  # fmt: skip
 PLAYS_BY_TRACK_COLUMNS = (
     "track_id", "month", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "match_confidence",
@@ -292,7 +303,7 @@ AUDIO_FEATURES_COLUMNS = ("track_id", "features_source", *AUDIO_FEATURES, "updat
 # Columns an unmatched play leaves unset rather than null: a null is a tombstone, and unmatched
 # plays would carry ~20 of them each. track_id is still written as null, so a play that a
 # re-enrichment turned from matched to unmatched stops counting for its old track.
-_UNMATCHED_UNSET = frozenset(range(10, 32))  # track_name .. mode in PLAYS_BY_HOUR_COLUMNS
+_UNMATCHED_UNSET = frozenset(range(10, 34))  # track_name .. match_rule in PLAYS_BY_HOUR_COLUMNS
 
 
 def plays_by_hour_values(play: Play) -> tuple[object, ...]:
@@ -313,7 +324,7 @@ def _plays_by_hour_values(play: Play) -> tuple[object, ...]:
         play.release_date, play.popularity, play.duration_ms, play.match_method, play.match_confidence,
         play.features_source, f["danceability"], f["energy"], f["key"], f["loudness"], f["speechiness"],
         f["acousticness"], f["instrumentalness"], f["liveness"], f["valence"], f["tempo"], f["time_signature"],
-        f["mode"],
+        f["mode"], play.match_candidate, play.match_rule,
     )  # fmt: skip
 
 
