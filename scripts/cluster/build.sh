@@ -100,6 +100,9 @@ build_pause() {
 }
 
 mkdir -p "$CLUSTER_CACHE"
+# One build at a time (a second `make cluster` waits for the first one's build instead of repeating it).
+exec 9>"$CLUSTER_CACHE/.build.lock"
+flock 9
 case "${1:-all}" in
   kubernetes) build_kubernetes ;;
   coredns) build_coredns ;;

@@ -43,6 +43,9 @@ kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom kernel.ke
 kernel.keys.root_maxbytes kernel.keys.maxkeys kernel.keys.maxbytes net.netfilter.nf_conntrack_max
 net.netfilter.nf_conntrack_tcp_timeout_established net.netfilter.nf_conntrack_tcp_timeout_close_wait
 net.netfilter.nf_conntrack_tcp_be_liberal net.ipv4.conf.all.route_localnet net.ipv6.conf.all.forwarding"
+# Directories outside the state folder that containerd, CNI or kubelet create at fixed paths; removed on
+# down when they did not exist before the first start.
+CREATED_DIRS="/var/lib/cni /run/containerd /run/netns /var/log/containers /var/lib/kubelet /opt/containerd"
 PROCS="containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy provisioner"
 KUBECTL="$K8S_BIN/kubectl"
 step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -116,11 +119,18 @@ save_host_state() {
   ip6tables-save >"$SAVED/iptables.v6" 2>/dev/null || true
   ls /run/netns 2>/dev/null >"$SAVED/netns" || true
   local d
-  for d in /var/lib/cni /run/containerd /run/netns; do [ -e "$d" ] && echo "$d"; done >"$SAVED/existing" || true
+  for d in $CREATED_DIRS; do [ -e "$d" ] && echo "$d"; done >"$SAVED/existing" || true
   ls -d /sys/fs/cgroup/*/kubepods* 2>/dev/null >"$SAVED/cgroups" || true
   touch "$SAVED/complete"
 }
-norm_iptables() { grep -vE '^(#|:)' "$1" | sed 's/\[[0-9]*:[0-9]*\]//' || true; }
+# iptables-save without counters and comments, one line per rule or chain prefixed by its table; built-in
+# chains with the ACCEPT policy are left out, so a table that exists but is empty equals an absent one.
+norm_iptables() {
+  awk '/^#/ {next} /^\*/ {t = $0; next} /^COMMIT/ {next}
+       /^:/ {n = substr($1, 2); if (n ~ /^(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING)$/ && $2 == "ACCEPT") next
+             print t " :" n " " $2; next}
+       {print t " " $0}' "$1"
+}
 restore_iptables() {  # v4|v6
   local fam=$1 save=iptables-save restore=iptables-restore cur
   [ "$fam" = v6 ] && save=ip6tables-save restore=ip6tables-restore
@@ -325,7 +335,7 @@ import_images() {
     stem=$(basename "$f" .tar); id=$(cat "$ARCHIVES/$stem.id"); ref=$(cat "$ARCHIVES/$stem.ref")
     if [ "$(cat "$done_dir/$stem.id" 2>/dev/null)" = "$id" ] && ctr_ images ls -q | grep -qxF "$ref"; then continue; fi
     step "import $ref into containerd"
-    ctr_ images import --no-unpack=false "$f" >/dev/null
+    ctr_ images import "$f" >/dev/null
     echo "$id" >"$done_dir/$stem.id"
   done
 }
@@ -369,7 +379,7 @@ control_plane_up() {
   start_proc etcd "$(command -v etcd)" --name nowplaying --data-dir "$STATE/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
-    --initial-cluster "nowplaying=http://127.0.0.1:$((ETCD_PORT + 1))" --listen-metrics-urls "" --log-level warn
+    --initial-cluster "nowplaying=http://127.0.0.1:$((ETCD_PORT + 1))" --logger=zap --log-level=warn
   start_proc kube-apiserver "$K8S_BIN/kube-apiserver" \
     --advertise-address="$NODE_IP" --bind-address="$NODE_IP" --secure-port="$API_PORT" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
@@ -511,7 +521,7 @@ down() {
   while iptables -D FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -j DROP 2>/dev/null; do :; done
   restore_host_state
   local d
-  for d in /var/lib/cni /run/containerd /run/netns; do
+  for d in $CREATED_DIRS; do
     [ -e "$d" ] && ! grep -qxF "$d" "$SAVED/existing" 2>/dev/null && [ -f "$SAVED/complete" ] && rm -rf "$d"
   done
   # Runtime state goes; the PKI, containerd's image store and the image archives stay.

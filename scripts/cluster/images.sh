@@ -81,13 +81,25 @@ standins() {
   build_standin jdk 17 "$(stage_context jdk)" "${B[@]}"
   build_standin maven 3-jdk17 "$(stage_context maven)" "${B[@]}"
   build_standin nginx unprivileged "$(stage_context nginx)" "${B[@]}"
-  build_standin pushgateway "$DEBIAN_SUITE" "$(stage_context pushgateway)" "${B[@]}"
+  build_standin pushgateway v1.5.1 "$(stage_context pushgateway)" "${B[@]}"
 
   local ctx
+  # Node: Debian bookworm's nodejs (18) is too old for Vite (>= 20.19), so the stand-in carries this
+  # machine's node and npm, the ones the frontend's own build and tests use (make setup).
   ctx=$(stage_context node)
-  (cd "$ctx" && apt-get download -q nodejs >/dev/null 2>&1 && mv nodejs_*.deb nodejs.deb) \
-    || die "apt-get download nodejs failed: the node stand-in needs the nodejs package (>= 20.19) from an apt repository"
-  NODE_TAG=$(dpkg-deb -f "$ctx/nodejs.deb" Version | cut -d. -f1)
+  local node_bin node_version
+  node_bin=$(readlink -f "$(command -v node)") || die "the node stand-in needs Node.js >= 20.19 on this machine"
+  node_version=$("$node_bin" --version)
+  local npm_dir; npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+  [ -f "$npm_dir/package.json" ] || die "npm is missing on this machine"
+  mkdir -p "$ctx/root/usr/bin" "$ctx/root/usr/lib/node_modules"
+  cp "$node_bin" "$ctx/root/usr/bin/node"
+  cp -a "$npm_dir" "$ctx/root/usr/lib/node_modules/npm"
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$ctx/root/usr/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$ctx/root/usr/bin/npx"
+  tar -C "$ctx/root" --sort=name --mtime=@0 --owner=0 --group=0 -cf "$ctx/nodejs.tar" . && rm -rf "$ctx/root"
+  echo "$node_version" >"$ctx/VERSION"
+  NODE_TAG=${node_version#v}; NODE_TAG=${NODE_TAG%%.*}
   build_standin node "$NODE_TAG" "$ctx" "${B[@]}"
 
   ctx=$(stage_context uv)
@@ -195,7 +207,7 @@ step "archives for containerd under $ARCHIVES"
 for n in nowplaying nowplaying-spark nowplaying-frontend; do export_image "docker.io/library/$n:$TAG" "$n"; done
 if [ "$BASES" = standin ]; then
   export_image "$STANDIN/cassandra:$CASSANDRA_VERSION" cassandra
-  export_image "$STANDIN/pushgateway:$DEBIAN_SUITE" pushgateway
+  export_image "$STANDIN/pushgateway:v1.5.1" pushgateway
 fi
 if [ -S "$STATE/run/containerd.sock" ]; then "$HERE/cluster.sh" import; fi
 echo "make images: done in $((SECONDS - t_start)) s"

@@ -48,7 +48,7 @@ def test_containerd_lists_the_project_images() -> None:
     for name in ("nowplaying", "nowplaying-spark", "nowplaying-frontend"):
         assert image(name) in out, out
     assert "localhost/nowplaying-standin/cassandra:5.0.8" in out
-    assert "localhost/nowplaying-standin/pushgateway:bookworm" in out
+    assert "localhost/nowplaying-standin/pushgateway:v1.5.1" in out
 
 
 def test_coredns_resolves_the_api_service_from_a_pod(namespace: str) -> None:

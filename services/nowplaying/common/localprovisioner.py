@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from kubernetes import client, config
 
-    config.load_kube_config(config_file=args.kubeconfig)
+    config.load_kube_config(config_file=args.kubeconfig)  # type: ignore[no-untyped-call]
     api = client.CoreV1Api()
     root: Path = args.root.resolve()
     root.mkdir(parents=True, exist_ok=True)
