@@ -152,7 +152,7 @@ zipdir(pathlib.Path(py4j.__file__).parent, lib / f"py4j-{ver}-src.zip")
 PY
   build_standin spark "$SPARK_STANDIN_VERSION" "$ctx" --build-arg "BASE=$STANDIN/jdk:17"
 
-  [ -f "$CASSANDRA_LIB/apache-cassandra-$CASSANDRA_VERSION.jar" ] \
+  [ -f "$CASSANDRA_LIB/cassandra-all-$CASSANDRA_VERSION.jar" ] \
     || die "no Cassandra $CASSANDRA_VERSION jars in $CASSANDRA_LIB: run make setup"
   ctx=$(stage_context cassandra)
   cp -a "$CASSANDRA_LIB" "$ctx/lib"
