@@ -134,7 +134,7 @@ norm_iptables() {
 restore_iptables() {  # v4|v6
   local fam=$1 save=iptables-save restore=iptables-restore cur
   [ "$fam" = v6 ] && save=ip6tables-save restore=ip6tables-restore
-  [ -s "$SAVED/iptables.$fam" ] || return 0
+  [ -f "$SAVED/iptables.$fam" ] || return 0   # empty = no table existed: every table now is flushed
   cur=$(mktemp)
   $save >"$cur" 2>/dev/null || { rm -f "$cur"; return 0; }
   if ! diff -q <(norm_iptables "$SAVED/iptables.$fam") <(norm_iptables "$cur") >/dev/null; then
@@ -143,7 +143,7 @@ restore_iptables() {  # v4|v6
     for t in $(sed -n 's/^\*//p' "$cur"); do
       grep -qx "\*$t" "$SAVED/iptables.$fam" || printf '*%s\nCOMMIT\n' "$t" | $restore -T "$t" 2>/dev/null || true
     done
-    $restore <"$SAVED/iptables.$fam"
+    [ -s "$SAVED/iptables.$fam" ] && $restore <"$SAVED/iptables.$fam"
   fi
   rm -f "$cur"
 }
