@@ -687,14 +687,7 @@ class Catalog:
             reccobeats_id=None,
         )
         track.features = self._features(variant, base_features, track.duration_ms)
-        if rng.random() < 0.88:
-            track.reccobeats_id = "%08x-%04x-%04x-%04x-%012x" % (  # noqa: UP031
-                rng.getrandbits(32),
-                rng.getrandbits(16),
-                0x4000 | rng.getrandbits(12),
-                0x8000 | rng.getrandbits(14),
-                rng.getrandbits(48),
-            )
+        track.reccobeats_id = reccobeats_id_or_none(rng)
         self.tracks[track.id] = track
         self._track_list.append(track)
         return track
@@ -873,14 +866,7 @@ class Catalog:
             reccobeats_id=None,
         )
         track.features = self._features("original", None, track.duration_ms, rng)
-        if rng.random() < 0.88:
-            track.reccobeats_id = "%08x-%04x-%04x-%04x-%012x" % (  # noqa: UP031
-                rng.getrandbits(32),
-                rng.getrandbits(16),
-                0x4000 | rng.getrandbits(12),
-                0x8000 | rng.getrandbits(14),
-                rng.getrandbits(48),
-            )
+        track.reccobeats_id = reccobeats_id_or_none(rng)
         self.tracks[track.id] = track
         self._track_list.append(track)
         self._index_track(len(self._track_list) - 1, track)
@@ -1145,3 +1131,16 @@ def _catalog(seed: int, extra: str | None, mtime_ns: int, size: int) -> Catalog:
     if extra is not None:
         catalog.load_spotify_tracks(Path(extra))
     return catalog
+
+
+def reccobeats_id_or_none(rng: random.Random) -> str | None:
+    """A ReccoBeats UUID for most tracks; about 12% have none, as on the real service."""
+    if rng.random() >= 0.88:
+        return None
+    return "%08x-%04x-%04x-%04x-%012x" % (  # noqa: UP031
+        rng.getrandbits(32),
+        rng.getrandbits(16),
+        0x4000 | rng.getrandbits(12),
+        0x8000 | rng.getrandbits(14),
+        rng.getrandbits(48),
+    )
