@@ -100,15 +100,18 @@ class Play:
 
 
 # --- reading -----------------------------------------------------------------------------------
-def check_header(fields: list[str]) -> None:
-    """The enriched CSV header, or the one of files written before the match-reading columns."""
+def check_header(fields: list[str]) -> int:
+    """The enriched CSV header, or the one of files written before the match-reading columns.
+
+    Returns the file's number of columns: every record of the file must have that many."""
     names = tuple(field.strip().lstrip("\ufeff") for field in fields)
-    if names not in (ENRICHED_CSV_COLUMNS, LEGACY_CSV_COLUMNS):
-        shown = ",".join(fields)[:200]
-        raise HeaderError(
-            f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to match_rule,"
-            f" or the older {N_LEGACY_COLUMNS} to is_bot); got: {shown}"
-        )
+    if names in (ENRICHED_CSV_COLUMNS, LEGACY_CSV_COLUMNS):
+        return len(names)
+    shown = ",".join(fields)[:200]
+    raise HeaderError(
+        f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to match_rule,"
+        f" or the older {N_LEGACY_COLUMNS} to is_bot); got: {shown}"
+    )
 
 
 def _decoded_lines(lines: Iterable[bytes], bad_lines: set[int], first_line: int) -> Iterator[str]:
@@ -221,12 +224,16 @@ def _list(value: str, name: str) -> list[str]:
     return [value]
 
 
-def parse_play(fields: list[str]) -> Play:
-    """Validate one record (the fields of a CSV line) into a ``Play``; ``RowError`` names what is wrong."""
-    if len(fields) == N_LEGACY_COLUMNS:
-        fields = fields + [""] * (N_COLUMNS - N_LEGACY_COLUMNS)
-    if len(fields) != N_COLUMNS:
-        raise RowError(f"record has {len(fields)} columns, expected {N_COLUMNS} (or {N_LEGACY_COLUMNS} in older files)")
+def parse_play(fields: list[str], columns: int = N_COLUMNS) -> Play:
+    """Validate one record (the fields of a CSV line) into a ``Play``; ``RowError`` names what is wrong.
+
+    ``columns`` is the width the file's header declared (``check_header``): a record of an older,
+    narrower file gets the columns it lacks as empty values, but a short record of a current file is
+    refused rather than read as an older one."""
+    if len(fields) != columns:
+        raise RowError(f"record has {len(fields)} columns, the header has {columns}")
+    if columns < N_COLUMNS:
+        fields = fields + [""] * (N_COLUMNS - columns)
     source = fields[_INDEX["source"]]
     if source not in SOURCES:
         raise RowError(f"column 'source' must be one of {', '.join(SOURCES)}, got '{source[:40]}'")
