@@ -20,6 +20,7 @@ from cassandra.query import UNSET_VALUE
 from nowplaying.common.models import (
     AUDIO_FEATURES,
     ENRICHED_CSV_COLUMNS,
+    LEGACY_CSV_COLUMNS,
     MAX_TEXT_CHARS,
     SOURCES,
     RecordError,
@@ -31,6 +32,7 @@ MAX_FIELD_CHARS = 2_000
 # A record longer than this is refused before parsing (the csv module's own limit is raised to it).
 MAX_RECORD_CHARS = 1_000_000
 N_COLUMNS = len(ENRICHED_CSV_COLUMNS)
+N_LEGACY_COLUMNS = len(LEGACY_CSV_COLUMNS)  # files written before match_candidate/match_rule
 _INDEX = {name: i for i, name in enumerate(ENRICHED_CSV_COLUMNS)}
 _FLOAT_FEATURES = ("danceability", "energy", "loudness", "speechiness", "acousticness", "instrumentalness",
                    "liveness", "valence", "tempo")  # fmt: skip
@@ -69,6 +71,8 @@ class Play:
     match_confidence: float | None
     features_source: str | None
     features: dict[str, float | int | None]
+    match_candidate: int | None = None  # which reading of the post matched (its index in candidates)
+    match_rule: str | None = None  # that reading's rule
 
     @property
     def matched(self) -> bool:
@@ -96,12 +100,18 @@ class Play:
 
 
 # --- reading -----------------------------------------------------------------------------------
-def check_header(fields: list[str]) -> None:
-    if tuple(field.strip().lstrip("\ufeff") for field in fields) != ENRICHED_CSV_COLUMNS:
-        shown = ",".join(fields)[:200]
-        raise HeaderError(
-            f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to is_bot); got: {shown}"
-        )
+def check_header(fields: list[str]) -> int:
+    """The enriched CSV header, or the one of files written before the match-reading columns.
+
+    Returns the file's number of columns: every record of the file must have that many."""
+    names = tuple(field.strip().lstrip("\ufeff") for field in fields)
+    if names in (ENRICHED_CSV_COLUMNS, LEGACY_CSV_COLUMNS):
+        return len(names)
+    shown = ",".join(fields)[:200]
+    raise HeaderError(
+        f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to match_rule,"
+        f" or the older {N_LEGACY_COLUMNS} to is_bot); got: {shown}"
+    )
 
 
 def _decoded_lines(lines: Iterable[bytes], bad_lines: set[int], first_line: int) -> Iterator[str]:
@@ -214,10 +224,16 @@ def _list(value: str, name: str) -> list[str]:
     return [value]
 
 
-def parse_play(fields: list[str]) -> Play:
-    """Validate one record (the fields of a CSV line) into a ``Play``; ``RowError`` names what is wrong."""
-    if len(fields) != N_COLUMNS:
-        raise RowError(f"record has {len(fields)} columns, expected {N_COLUMNS}")
+def parse_play(fields: list[str], columns: int = N_COLUMNS) -> Play:
+    """Validate one record (the fields of a CSV line) into a ``Play``; ``RowError`` names what is wrong.
+
+    ``columns`` is the width the file's header declared (``check_header``): a record of an older,
+    narrower file gets the columns it lacks as empty values, but a short record of a current file is
+    refused rather than read as an older one."""
+    if len(fields) != columns:
+        raise RowError(f"record has {len(fields)} columns, the header has {columns}")
+    if columns < N_COLUMNS:
+        fields = fields + [""] * (N_COLUMNS - columns)
     source = fields[_INDEX["source"]]
     if source not in SOURCES:
         raise RowError(f"column 'source' must be one of {', '.join(SOURCES)}, got '{source[:40]}'")
@@ -269,6 +285,8 @@ def parse_play(fields: list[str]) -> Play:
         match_confidence=_float(fields[_INDEX["match_confidence"]], "match_confidence"),
         features_source=_optional(fields, "features_source"),
         features=features,
+        match_candidate=_int_in(fields[_INDEX["match_candidate"]], "match_candidate", 0, 1000),
+        match_rule=_optional(fields, "match_rule"),
     )
 
 
@@ -276,7 +294,7 @@ def parse_play(fields: list[str]) -> Play:
 PLAYS_BY_HOUR_COLUMNS = (
     "bucket", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "matched", "track_id",
     "track_name", "artist_ids", "artist_names", "album", "release_date", "popularity", "duration_ms",
-    "match_method", "match_confidence", "features_source", *AUDIO_FEATURES,
+    "match_method", "match_confidence", "features_source", *AUDIO_FEATURES, "match_candidate", "match_rule",
 )  # fmt: skip
 PLAYS_BY_TRACK_COLUMNS = (
     "track_id", "month", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "match_confidence",
@@ -317,7 +335,7 @@ def _plays_by_hour_values(play: Play) -> tuple[object, ...]:
         play.release_date, play.popularity, play.duration_ms, play.match_method, play.match_confidence,
         play.features_source, f["danceability"], f["energy"], f["key"], f["loudness"], f["speechiness"],
         f["acousticness"], f["instrumentalness"], f["liveness"], f["valence"], f["tempo"], f["time_signature"],
-        f["mode"],
+        f["mode"], play.match_candidate, play.match_rule,
     )  # fmt: skip
 
 

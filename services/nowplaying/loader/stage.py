@@ -47,7 +47,7 @@ from nowplaying.common.lake import (
 from nowplaying.common.logging import configure_logging, get_logger
 from nowplaying.common.metrics import StageMetrics
 from nowplaying.common.stage import StageRun, stage_run
-from nowplaying.loader.reader import Range, iter_lines, read_header, split_ranges
+from nowplaying.loader.reader import Header, Range, iter_lines, read_header, split_ranges
 from nowplaying.loader.rows import HeaderError, RowError, parse_play, read_records
 from nowplaying.loader.writer import PlayWriter, Statements, WriteFailed
 
@@ -184,7 +184,7 @@ def load_range(
             result.rejects.append(Reject(line, fields, ""))
             continue
         try:
-            play = parse_play(fields)
+            play = parse_play(fields, part.columns)
         except RowError as exc:
             excerpt = ",".join(fields)[:REJECT_EXCERPT_CHARS] if len(result.rejects) < REJECT_EXCERPTS_MAX else ""
             result.rejects.append(Reject(line, str(exc), excerpt))
@@ -228,7 +228,7 @@ def load_file(
     statements: Statements,
     settings: Settings,
     path: Path,
-    data_start: int,
+    header: Header,
     now: datetime,
     replace: bool = False,
 ) -> PartResult:
@@ -242,10 +242,9 @@ def load_file(
 
     if workers <= 1 or path.stat().st_size < PARALLEL_MIN_BYTES:
         return load_range(
-            session, statements, path, Range(data_start, path.stat().st_size, 2), now, settings.load_concurrency,
-            progress, replace,
+            session, statements, path, header.whole_file(path), now, settings.load_concurrency, progress, replace,
         )  # fmt: skip
-    parts = split_ranges(path, data_start, workers)
+    parts = split_ranges(path, header, workers)
     log.info("load_parallel", file=path.name, workers=len(parts))
     total = PartResult()
     with ProcessPoolExecutor(max_workers=len(parts), mp_context=get_context("spawn")) as pool:
@@ -359,7 +358,7 @@ def _load_local_file(
         if entry is not None:
             log.info("load_again", file=name, previous_status=entry.status, same_checksum=entry.checksum == checksum)
         try:
-            data_start = read_header(path)
+            header = read_header(path)
         except HeaderError as exc:
             target = refuse_file(lake, batch, str(exc))
             log.error("load_refused", file=name, reason=str(exc), moved_to=target.key)
@@ -370,7 +369,7 @@ def _load_local_file(
         # may hold plays that are stored already: compare each with its stored row before writing.
         replace = is_rework_batch(batch.batch_id) or entry is not None
         load_log.loading(batch.batch_id, checksum, started_at)
-        part = load_file(session, statements, settings, path, data_start, now, replace)
+        part = load_file(session, statements, settings, path, header, now, replace)
         result = FileResult(
             batch.batch_id,
             "loaded",
