@@ -103,8 +103,17 @@ def test_bad_values_are_refused_naming_the_column(overrides: dict[str, str], mes
 
 
 def test_wrong_column_count_is_refused() -> None:
-    with pytest.raises(RowError, match="record has 30 columns, expected 31"):
+    with pytest.raises(RowError, match="record has 31 columns, expected 32"):
         parse_play(_fields(_row())[:-1])
+
+
+def test_a_file_from_before_the_lang_column_still_loads() -> None:
+    fields = _fields(_row(lang="pt"))
+    assert parse_play(fields).lang == "pt"
+    legacy = parse_play(fields[:-1], legacy=True)
+    assert legacy.lang is None and legacy.post_id == parse_play(fields).post_id
+    with pytest.raises(RowError, match="record has 30 columns, expected 32"):
+        parse_play(fields[:-2], legacy=True)
 
 
 def test_timestamps_are_truncated_to_cassandra_milliseconds() -> None:

@@ -290,9 +290,11 @@ SEED_CSV_COLUMNS = (
 )  # fmt: skip
 EXTRA_CSV_COLUMNS = (
     "source", "post_id", "author_id", "album", "release_date", "match_method",
-    "match_confidence", "features_source", "is_bot",
+    "match_confidence", "features_source", "is_bot", "lang",
 )  # fmt: skip
 ENRICHED_CSV_COLUMNS = SEED_CSV_COLUMNS + EXTRA_CSV_COLUMNS
+# Files written before the `lang` column (issue 21) have every column but the last; they still load.
+LEGACY_CSV_COLUMNS = ENRICHED_CSV_COLUMNS[:-1]
 
 AUDIO_FEATURES = (
     "danceability", "energy", "key", "loudness", "speechiness", "acousticness",

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from nowplaying.common.models import LEGACY_CSV_COLUMNS
 from nowplaying.loader.rows import HeaderError, check_header
 
 
@@ -38,6 +39,14 @@ def read_header(path: Path) -> int:
     fields = next(csv.reader([text]), [])
     check_header(fields)
     return len(raw)
+
+
+def is_legacy(path: Path) -> bool:
+    """True when the file's header is the one from before the `lang` column."""
+    with open(path, "rb") as handle:
+        raw = handle.readline()
+    fields = next(csv.reader([raw.decode("utf-8", errors="replace")]), [])
+    return len(fields) == len(LEGACY_CSV_COLUMNS)
 
 
 def split_ranges(path: Path, data_start: int, parts: int) -> list[Range]:

@@ -20,6 +20,7 @@ from cassandra.query import UNSET_VALUE
 from nowplaying.common.models import (
     AUDIO_FEATURES,
     ENRICHED_CSV_COLUMNS,
+    LEGACY_CSV_COLUMNS,
     MAX_TEXT_CHARS,
     SOURCES,
     RecordError,
@@ -69,6 +70,7 @@ class Play:
     match_confidence: float | None
     features_source: str | None
     features: dict[str, float | int | None]
+    lang: str | None = None
 
     @property
     def matched(self) -> bool:
@@ -97,10 +99,12 @@ class Play:
 
 # --- reading -----------------------------------------------------------------------------------
 def check_header(fields: list[str]) -> None:
-    if tuple(field.strip().lstrip("\ufeff") for field in fields) != ENRICHED_CSV_COLUMNS:
+    """The enriched CSV header, or the one before the `lang` column (rows of such a file have no lang)."""
+    if tuple(field.strip().lstrip("\ufeff") for field in fields) not in (ENRICHED_CSV_COLUMNS, LEGACY_CSV_COLUMNS):
         shown = ",".join(fields)[:200]
         raise HeaderError(
-            f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to is_bot); got: {shown}"
+            f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to lang, or to is_bot"
+            f" in older files); got: {shown}"
         )
 
 
@@ -214,8 +218,11 @@ def _list(value: str, name: str) -> list[str]:
     return [value]
 
 
-def parse_play(fields: list[str]) -> Play:
-    """Validate one record (the fields of a CSV line) into a ``Play``; ``RowError`` names what is wrong."""
+def parse_play(fields: list[str], legacy: bool = False) -> Play:
+    """Validate one record (the fields of a CSV line) into a ``Play``; ``RowError`` names what is wrong.
+    ``legacy``: the record is from a file written before the `lang` column (it has every column but that)."""
+    if legacy and len(fields) == N_COLUMNS - 1:
+        fields = [*fields, ""]
     if len(fields) != N_COLUMNS:
         raise RowError(f"record has {len(fields)} columns, expected {N_COLUMNS}")
     source = fields[_INDEX["source"]]
@@ -269,6 +276,7 @@ def parse_play(fields: list[str]) -> Play:
         match_confidence=_float(fields[_INDEX["match_confidence"]], "match_confidence"),
         features_source=_optional(fields, "features_source"),
         features=features,
+        lang=_optional(fields, "lang"),
     )
 
 
@@ -276,7 +284,7 @@ def parse_play(fields: list[str]) -> Play:
 PLAYS_BY_HOUR_COLUMNS = (
     "bucket", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "matched", "track_id",
     "track_name", "artist_ids", "artist_names", "album", "release_date", "popularity", "duration_ms",
-    "match_method", "match_confidence", "features_source", *AUDIO_FEATURES,
+    "match_method", "match_confidence", "features_source", *AUDIO_FEATURES, "lang",
 )  # fmt: skip
 PLAYS_BY_TRACK_COLUMNS = (
     "track_id", "month", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "match_confidence",
@@ -295,12 +303,15 @@ AUDIO_FEATURES_COLUMNS = ("track_id", "features_source", *AUDIO_FEATURES, "updat
 _UNMATCHED_UNSET = frozenset(range(10, 32))  # track_name .. mode in PLAYS_BY_HOUR_COLUMNS
 
 
+_LANG = len(PLAYS_BY_HOUR_COLUMNS) - 1
+
+
 def plays_by_hour_values(play: Play) -> tuple[object, ...]:
     values = _plays_by_hour_values(play)
     if play.track_id is not None:
-        return values
+        return values if play.lang is not None else (*values[:_LANG], UNSET_VALUE)
     return tuple(
-        UNSET_VALUE if (value is None or value == []) and index in _UNMATCHED_UNSET else value
+        UNSET_VALUE if (value is None or value == []) and (index in _UNMATCHED_UNSET or index == _LANG) else value
         for index, value in enumerate(values)
     )
 
@@ -313,7 +324,7 @@ def _plays_by_hour_values(play: Play) -> tuple[object, ...]:
         play.release_date, play.popularity, play.duration_ms, play.match_method, play.match_confidence,
         play.features_source, f["danceability"], f["energy"], f["key"], f["loudness"], f["speechiness"],
         f["acousticness"], f["instrumentalness"], f["liveness"], f["valence"], f["tempo"], f["time_signature"],
-        f["mode"],
+        f["mode"], play.lang,
     )  # fmt: skip
 
 

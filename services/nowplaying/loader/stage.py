@@ -38,7 +38,7 @@ from nowplaying.common.lake import Batch, BatchMissing, Lake, LakeUnavailable, f
 from nowplaying.common.logging import configure_logging, get_logger
 from nowplaying.common.metrics import StageMetrics
 from nowplaying.common.stage import StageRun, stage_run
-from nowplaying.loader.reader import Range, iter_lines, read_header, split_ranges
+from nowplaying.loader.reader import Range, is_legacy, iter_lines, read_header, split_ranges
 from nowplaying.loader.rows import HeaderError, RowError, parse_play, read_records
 from nowplaying.loader.writer import PlayWriter, Statements, WriteFailed
 
@@ -162,13 +162,14 @@ def load_range(
     """Parse and write the records of one byte range; bad records are collected, not written."""
     result = PartResult()
     writer = PlayWriter(session, statements, now, concurrency=concurrency)
+    legacy = is_legacy(path)
     for line, fields in read_records(iter_lines(path, part), first_line=part.first_line):
         result.rows_read += 1
         if isinstance(fields, str):
             result.rejects.append(Reject(line, fields, ""))
             continue
         try:
-            play = parse_play(fields)
+            play = parse_play(fields, legacy)
         except RowError as exc:
             excerpt = ",".join(fields)[:REJECT_EXCERPT_CHARS] if len(result.rejects) < REJECT_EXCERPTS_MAX else ""
             result.rejects.append(Reject(line, str(exc), excerpt))

@@ -18,6 +18,7 @@ from typing import Any
 from cassandra.cluster import Session
 from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, BoundStatement, PreparedStatement
 
+from nowplaying.common.aggjournal import DirtyMarks
 from nowplaying.loader.rows import (
     ARTISTS_COLUMNS,
     AUDIO_FEATURES_COLUMNS,
@@ -155,6 +156,7 @@ class Statements:
     tracks: Codec
     artists: Codec
     audio_features: Codec
+    marks: DirtyMarks | None = None  # the aggregate journal (None: buckets are not marked)
 
     @classmethod
     def prepare(cls, session: Session, keyspace: str) -> Statements:
@@ -165,6 +167,7 @@ class Statements:
             tracks=Codec(_insert(session, keyspace, "tracks", TRACKS_COLUMNS), version),
             artists=Codec(_insert(session, keyspace, "artists", ARTISTS_COLUMNS), version),
             audio_features=Codec(_insert(session, keyspace, "audio_features", AUDIO_FEATURES_COLUMNS), version),
+            marks=DirtyMarks(session, keyspace),
         )
 
 
@@ -262,6 +265,7 @@ class PlayWriter:
         self._artists: set[str] = set()
         self._features: set[str] = set()
         self._track_picks = _track_from_hour(statements)
+        self.buckets: set[str] = set()
         self.plays = 0
 
     def _send(self, codec: Codec, rows: list[Encoded]) -> None:
@@ -294,6 +298,7 @@ class PlayWriter:
         size = play.size_estimate()
         hour = self.statements.plays_by_hour.encode(plays_by_hour_values(play))
         self._queue(self._by_hour, play.bucket, hour, size, self.statements.plays_by_hour)
+        self.buckets.add(play.bucket)
         track_id = play.track_id
         if track_id is not None:
             month = play.month
@@ -331,6 +336,13 @@ class PlayWriter:
         self._buffered = 0
 
     def finish(self) -> None:
-        """Send what is buffered and wait until every write is acknowledged (or raise ``WriteFailed``)."""
+        """Send what is buffered and wait until every write is acknowledged (or raise ``WriteFailed``);
+        then mark the hour buckets written, for the period aggregates (after the plays, so a bucket
+        read because of its mark already holds them)."""
         self._flush_partials()
         self.window.drain()
+        if self.statements.marks is not None and self.buckets:
+            try:
+                self.statements.marks.mark(self.buckets)
+            except Exception as exc:
+                raise WriteFailed.of(exc) from exc
