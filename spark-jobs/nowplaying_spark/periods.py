@@ -46,6 +46,7 @@ from typing import Any
 
 from nowplaying.common.aggjournal import JOURNAL_TTL, DirtyMarks
 from nowplaying.common.logging import get_logger
+from nowplaying.common.periods import periods_of_bucket
 
 from nowplaying_spark.aggregate import CASSANDRA_FORMAT, write_timestamp_us
 
@@ -526,7 +527,10 @@ def _fold_activity(
             )
             writer.frame(merged, "activity_by_period")
         else:
-            stored = _read(spark, keyspace, "activity_by_period", direct=True)
+            # read the periods' partitions by key (a direct join on key and clustering columns loses the
+            # rows of a left join that have no stored row)
+            touched = sorted({period for b in buckets for period, _, _ in periods_of_bucket(b)})
+            stored = _read(spark, keyspace, "activity_by_period").where(F.col("period").isin(touched))
             merged = (
                 period_delta.join(stored, ["period", "dim", "value"], "left")
                 .select(
