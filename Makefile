@@ -7,13 +7,16 @@ export JAVA_HOME ?= /usr/lib/jvm/java-17-openjdk-amd64
 PYTEST_ARGS ?=
 BENCH ?=
 
-.PHONY: docs help setup test lint typecheck importlint pytest test-frontend bench run lock frontend clean-local
+.PHONY: docs help setup test lint typecheck importlint pytest test-frontend bench run lock frontend clean-local \
+	cluster-packages images cluster cluster-down test-cluster
 
 help:
 	@echo "make setup   install everything (idempotent)"
 	@echo "make run     the whole system on this machine: http://localhost:8000"
 	@echo "make test    ruff, mypy, import contracts, pytest (unit, integration, chart, e2e)"
 	@echo "make bench   benchmarks (BENCH=<name> for one)"
+	@echo "make images  the project's images (podman or docker; stand-in bases where Docker Hub is out of reach)"
+	@echo "make cluster a single-node Kubernetes on this machine (root); make cluster-down stops it"
 
 setup:
 	@bash scripts/setup.sh
@@ -38,7 +41,28 @@ pytest: $(VENV)/.setup-stamp
 test-frontend: $(VENV)/.setup-stamp
 	cd frontend && npm run --silent typecheck && npm test --silent
 
+# tests/cluster alone (`make pytest` includes it): it runs against `make cluster` and skips with one line
+# saying why when the machine cannot run a cluster (not root, no cgroups) or when none is running.
+test-cluster: $(VENV)/.setup-stamp
+	pytest tests/cluster $(PYTEST_ARGS)
+
 test: lint typecheck importlint test-frontend pytest
+
+# Kubernetes on this machine (README): Debian packages, the images, the cluster. Binaries are built once
+# per version into ~/.cache/nowplaying/cluster; state lives in .local/cluster.
+cluster-packages:
+	@bash scripts/cluster/packages.sh
+
+images: $(VENV)/.setup-stamp
+	@bash scripts/cluster/packages.sh
+	@bash scripts/cluster/images.sh
+
+cluster: $(VENV)/.setup-stamp
+	@bash scripts/cluster/packages.sh
+	@bash scripts/cluster/cluster.sh up
+
+cluster-down:
+	@bash scripts/cluster/cluster.sh down
 
 # Benchmarks use CASSANDRA_HOSTS when set, else the project's local node (started if needed).
 bench: $(VENV)/.setup-stamp
@@ -59,6 +83,7 @@ lock:
 
 clean-local:
 	-$(VENV)/bin/nowplaying cassandra stop
+	-@if [ -d .local/cluster ]; then bash scripts/cluster/cluster.sh down; fi
 	rm -rf .local
 
 # Regenerate the README's configuration table from the settings object.

@@ -102,9 +102,21 @@ if ! ls "$SPARK_JARS"/spark-cassandra-connector_2.12-*.jar "$SPARK_JARS"/hadoop-
 fi
 
 # --- helm and kubeconform (Go module proxy) -----------------------------------------------------
-if [ ! -x "$BIN/helm" ]; then
-  step "go install helm $HELM_VERSION"
-  GOBIN="$BIN" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+# helm is built with the ldflags of its own Makefile: its version, and the Kubernetes version it assumes
+# without a cluster (1 + the major, and the minor, of its client-go). A plain `go install` leaves it at 1.20,
+# which the chart's kubeVersion refuses, so `helm template` would need --kube-version.
+if [ "$("$BIN/helm" version --template '{{.Version}}' 2>/dev/null)" != "$HELM_VERSION" ]; then
+  step "build helm $HELM_VERSION (Go module proxy)"
+  helm_src=$(cd "$CACHE" && go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",\?$/\1/p')
+  client_go=$(cd "$helm_src" && go list -m -f '{{.Version}}' k8s.io/client-go)   # v0.MINOR.PATCH
+  k8s_major=$(( $(echo "${client_go#v}" | cut -d. -f1) + 1 ))
+  k8s_minor=$(echo "$client_go" | cut -d. -f2)
+  helm_ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    helm_ld+=" -X $pkg.k8sVersionMajor=$k8s_major -X $pkg.k8sVersionMinor=$k8s_minor"
+  done
+  (cd "$helm_src" && CGO_ENABLED=0 go build -trimpath -ldflags "$helm_ld" -o "$BIN/helm.partial" ./cmd/helm)
+  mv "$BIN/helm.partial" "$BIN/helm"
 fi
 if [ ! -x "$BIN/kubeconform" ]; then
   step "go install kubeconform $KUBECONFORM_VERSION"

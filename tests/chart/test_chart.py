@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from nowplaying.common.config import PROJECT_ROOT
 
 from tests.chart.kube_schemas import kubeconform_location, write_crd_schemas
 from tests.chart.tooling import (
@@ -487,3 +488,37 @@ def test_alert_rules_pass_promtool(tmp_path: Path) -> None:
     rules.write_text(yaml.safe_dump(broken))
     result = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
+
+
+# --- helm's default Kubernetes version and the local cluster's --------------------------------------
+
+
+def test_helm_template_needs_no_kube_version() -> None:
+    """`make setup` builds helm with its version ldflags, so without a cluster it assumes a current Kubernetes
+    (a plain `go install` assumes 1.20, which the chart's kubeVersion refuses)."""
+    result = subprocess.run(
+        [tool("helm"), "template", RELEASE, str(CHART)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_chart_accepts_the_local_clusters_version() -> None:
+    versions = (PROJECT_ROOT / "scripts" / "cluster" / "versions.sh").read_text()
+    k8s = versions.split("K8S_VERSION=", 1)[1].split()[0].lstrip("v")
+    local_values = PROJECT_ROOT / "k8s" / "values-local.yaml"
+    docs = load_docs(helm_template(local_values, k8s))
+    images = {c["image"] for d in docs for c in _containers(d)}
+    assert "localhost/nowplaying-standin/cassandra:5.0.8" in images
+    assert any(i.startswith("localhost/nowplaying-standin/pushgateway:") for i in images)
+
+
+def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = doc.get("spec", {})
+    for key in ("jobTemplate", "template"):
+        if key in spec:
+            spec = spec[key].get("spec", {})
+            if "template" in spec:
+                spec = spec["template"].get("spec", {})
+    if "template" in spec:
+        spec = spec["template"].get("spec", {})
+    return list(spec.get("containers", [])) + list(spec.get("initContainers", []))

@@ -32,9 +32,11 @@ RUNTIME_REQUIREMENTS = PROJECT_ROOT / "docker" / "requirements-runtime.txt"
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:
-    """``(INSTRUCTION, arguments)`` with continuation lines joined and comments dropped."""
+    """``(INSTRUCTION, arguments)`` with continuation lines joined and comments dropped; ``${ARG}`` in a FROM
+    line is replaced by the default of the global ARG (the public base a plain ``docker build`` uses)."""
     out: list[tuple[str, str]] = []
     pending = ""
+    global_args: dict[str, str] = {}
     for raw in path.read_text().splitlines():
         line = raw.strip()
         if not pending and (not line or line.startswith("#")):
@@ -45,8 +47,26 @@ def instructions(path: Path) -> list[tuple[str, str]]:
         line = pending + line
         pending = ""
         keyword, _, rest = line.partition(" ")
-        out.append((keyword.upper(), rest.strip()))
+        keyword, rest = keyword.upper(), rest.strip()
+        if keyword == "ARG" and not any(kw == "FROM" for kw, _ in out):
+            name, _, default = rest.partition("=")
+            global_args[name] = default
+        if keyword == "FROM":
+            rest = re.sub(r"\$\{(\w+)\}", lambda m: global_args[m.group(1)], rest)
+        out.append((keyword, rest))
     return out
+
+
+def base_args(path: Path) -> dict[str, str]:
+    """The global ARGs (before the first FROM) and their defaults."""
+    args: dict[str, str] = {}
+    for kw, rest in instructions(path):
+        if kw == "FROM":
+            break
+        if kw == "ARG":
+            name, _, default = rest.partition("=")
+            args[name] = default
+    return args
 
 
 def exec_form(arguments: str) -> list[str]:
@@ -89,6 +109,24 @@ def test_base_images_are_pinned(name: str) -> None:
         assert "@sha256:" in image or (tag and tag != "latest" and re.search(r"\d", tag)), (
             f"{path.relative_to(PROJECT_ROOT)}: base image {image} is not pinned to a versioned tag or digest"
         )
+
+
+@pytest.mark.parametrize("name", sorted(DOCKERFILES))
+def test_every_base_comes_in_through_a_build_arg(name: str) -> None:
+    """`make images` swaps the bases for stand-ins with --build-arg; a literal base could not be swapped."""
+    path = DOCKERFILES[name]
+    raw_froms = [line.split()[1] for line in path.read_text().splitlines() if line.upper().startswith("FROM ")]
+    stages = {line.split()[3] for line in path.read_text().splitlines() if re.match(r"(?i)FROM \S+ AS \S+", line)}
+    args = base_args(path)
+    for image in raw_froms:
+        if image in stages:
+            continue
+        match = re.fullmatch(r"\$\{(\w+)\}", image)
+        assert match and args.get(match.group(1)), f"{path.relative_to(PROJECT_ROOT)}: FROM {image} is not ${{ARG}}"
+    used = set(re.findall(r"\$\{(\w+)\}", " ".join(raw_froms)))
+    images_sh = (PROJECT_ROOT / "scripts" / "cluster" / "images.sh").read_text()
+    for arg in used:
+        assert f"{arg}=" in images_sh, f"make images passes no stand-in for {arg}"
 
 
 @pytest.mark.parametrize("name", sorted(DOCKERFILES))

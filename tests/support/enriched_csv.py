@@ -8,7 +8,8 @@
 Every row has exactly ``ENRICHED_CSV_COLUMNS``, as strings, the way the enricher writes them:
 ``created_at`` RFC 3339 UTC with milliseconds; several artists as a JSON array of strings, one artist
 as the plain value; unmatched rows with empty track, feature and album columns and match_method
-``none``; missing audio features empty (never 0); ``is_bot`` ``true``/``false``.
+``none``; matched rows (other than links) with the reading that matched (``match_candidate``,
+``match_rule``); missing audio features empty (never 0); ``is_bot`` ``true``/``false``.
 
 The data is a pure function of the arguments (same seed -> same bytes). Track popularity follows a
 Zipf-like law, so the top of a chart is stable and meaningful; bots post from a small pool of
@@ -34,6 +35,7 @@ from nowplaying.common.lake import FolderLake, new_batch_id
 from nowplaying.common.models import ENRICHED_CSV_COLUMNS, format_rfc3339
 
 DEFAULT_START = datetime(2026, 3, 1, tzinfo=UTC)
+_READING_RULES = ("separator_dash", "swapped_order", "title_cut_at_clause")
 DEFAULT_END = datetime(2026, 3, 2, tzinfo=UTC)
 
 _BASE62 = string.digits + string.ascii_letters
@@ -218,6 +220,10 @@ def enriched_rows(
         lang = ("en", "es", "")[index % 3]  # no rng draw: the other columns stay what they were
         row.update(source=source, post_id=post_id, author_id=author, **extra, is_bot="true" if is_bot else "false",
                    lang=lang)  # fmt: skip
+        # which reading matched: derived from the index (no draw from rng: the stream stays as it was)
+        matched_reading = track is not None and row["match_method"] != "link"
+        row["match_candidate"] = str(index % 3) if matched_reading else ""
+        row["match_rule"] = _READING_RULES[index % 3] if matched_reading else ""
         yield {column: row[column] for column in ENRICHED_CSV_COLUMNS}
 
 

@@ -33,7 +33,15 @@ ORDER = [
 @pytest.mark.parametrize(("text", "artist", "title", "rule"), ORDER)
 def test_separator_order_from_evidence(text: str, artist: str, title: str, rule: str) -> None:
     parsed = clean_post(make_post(text))
-    assert (parsed.kind, parsed.artist, parsed.title, parsed.rule) == ("parsed", artist, title, rule), parsed
+    first = parsed.readings()[0]
+    assert (first.artist, first.title, first.rule) == (artist, title, rule), parsed
+    if rule.endswith("_title_words"):
+        # title words alone were right in 5 of 18 claims on the dev half (bench/data): the order is
+        # the first reading, the other order a later one, and the post is not claimed as parsed
+        assert parsed.kind == "query" and parsed.rule == f"unsure_{rule}", parsed
+        assert (title, artist) in [(c.artist, c.title) for c in parsed.candidates], parsed
+    else:
+        assert (parsed.kind, parsed.artist, parsed.title, parsed.rule) == ("parsed", artist, title, rule), parsed
 
 
 PARSED = [
@@ -121,3 +129,13 @@ def test_chatter_and_station_ids_are_none(text: str, rule: str) -> None:
 def test_title_case_song_text_stays_a_query(text: str, query: str) -> None:
     parsed = clean_post(make_post(text))
     assert (parsed.kind, parsed.query) == ("query", query), parsed
+
+
+def test_a_link_path_is_not_the_post_naming_an_album() -> None:
+    # "album" in an Apple Music link's path says nothing; "album" in the words does
+    song = clean_post(
+        make_post("#NowPlaying Mi Sal by Paloma Bermúdez https://music.apple.com/us/album/mi-sal/1481891497")
+    )
+    assert (song.kind, song.artist, song.title) == ("parsed", "Paloma Bermúdez", "Mi Sal"), song
+    album = clean_post(make_post("Listening to SWIM by @caribouband. Good album indeed."))
+    assert album.kind in ("none", "query"), album

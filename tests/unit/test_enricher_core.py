@@ -224,3 +224,79 @@ def test_a_post_about_a_version_prefers_that_version() -> None:
     want = parsed("Velvet Owls", "Neon Hearts", text="#NowPlaying Velvet Owls - Neon Hearts (Live) 🎶")
     resolution, chosen = core.decide(want, [ORIGINAL, live], "search_fields", 0.8)
     assert chosen == live and resolution.matched
+
+
+# --- the candidate walk -----------------------------------------------------------------------
+def test_readings_of_a_post_keep_their_candidate_index_and_rule() -> None:
+    candidates = [
+        {"artist": "Radio Nova Velvet Owls", "title": "Neon Hearts", "rule": "split_dash", "confidence": 0.6},
+        {"artist": "Radio Nova Velvet Owls", "title": "Neon Hearts", "rule": "duplicate", "confidence": 0.5},
+        {"artist": "Velvet Owls", "title": "Neon Hearts", "rule": "drop_station", "confidence": 0.4},
+        {"query": "Velvet Owls Neon Hearts", "rule": "free_text", "confidence": 0.2},
+    ]
+    readings = core.wants_of(post(candidates=candidates))
+    assert [index for index, _ in readings] == [0, 2, 3]  # a reading equal to an earlier one is not tried twice
+    assert [w.kind for _, w in readings] == ["parsed", "parsed", "query"]
+    assert core.reading_rule(post(candidates=candidates), 2) == "drop_station"
+    assert [i for i, _ in core.wants_of(post())] == [0]  # no candidates: the post's own reading
+    linked = post(kind="link", spotify_track_id="0" * 22, candidates=candidates)
+    assert [w.kind for _, w in core.wants_of(linked)] == ["link"]
+
+
+def _walk(
+    readings: list[tuple[int, Want]], cached: dict[str, Resolution], answers: dict[str, list[Track]]
+) -> tuple[core.Walk, list[str]]:
+    """The walk over ``answers`` (q -> results, the search's answers); returns the walk and the q's searched."""
+    searched: list[str] = []
+    memo: dict[str, list[Track]] = {}
+
+    def search(q: str) -> list[Track]:
+        searched.append(q)
+        memo[q] = answers.get(q, [])
+        return memo[q]
+
+    return core.walk_readings(readings, cached, memo.get, search, 0.8), searched
+
+
+def test_the_walk_takes_the_first_reading_the_catalog_confirms() -> None:
+    wrong = parsed("Radio Nova Velvet Owls", "Neon Hearts")
+    right = parsed("Velvet Owls", "Neon Hearts")
+    answers = {q: [ORIGINAL] for _, q in core.search_plans(right)}
+    walked, searched = _walk([(0, wrong), (2, right)], {}, answers)
+    assert walked.reading == 2 and walked.resolution.track_id == ORIGINAL.id and walked.track == ORIGINAL
+    assert walked.searches == len(searched) <= core.MAX_UNCACHED_SEARCHES
+    assert walked.verdicts[right.key].track_id == ORIGINAL.id
+
+
+def test_the_walk_spends_at_most_three_searches_and_settles_only_finished_readings() -> None:
+    readings = [(i, parsed(f"Nobody {i}", f"Nothing {i}")) for i in range(4)]
+    walked, searched = _walk(readings, {}, {})
+    assert len(searched) == core.MAX_UNCACHED_SEARCHES == walked.searches
+    assert walked.reading is None and not walked.resolution.matched
+    # the strict search of each reading comes first; none of these readings got all its searches
+    assert searched == [core.search_plans(w)[0][1] for _, w in readings[:3]]
+    assert list(walked.verdicts) == [core.walk_key(readings)]  # only the whole walk is settled
+    again, searched = _walk(readings, walked.verdicts, {})
+    assert searched == [] and again.resolution == walked.resolution
+    queries = [(i, Want("query", query=f"nothing at all {i}")) for i in range(5)]
+    walked, searched = _walk(queries, {}, {})
+    assert len(searched) == 3
+    assert list(walked.verdicts) == [w.key for _, w in queries[:3]] + [core.walk_key(queries)]
+
+
+def test_the_walk_asks_the_cache_first() -> None:
+    first = parsed("Radio Nova Velvet Owls", "Neon Hearts")
+    second = parsed("Velvet Owls", "Neon Hearts")
+    cached = {second.key: Resolution(ORIGINAL.id, 0.97, core.SEARCH_FIELDS)}
+    walked, searched = _walk([(0, first), (1, second)], cached, {})
+    assert searched == [] and walked.reading == 1 and walked.resolution.track_id == ORIGINAL.id
+    assert walked.track is None  # a cached match names its id; the track comes from the track cache
+    # a reading cached as unmatched is skipped without a search
+    negative = {first.key: Resolution(None, 0.3, core.NONE)}
+    answers = {q: [ORIGINAL] for _, q in core.search_plans(second)}
+    walked, searched = _walk([(0, first), (1, second)], negative, answers)
+    assert walked.reading == 1 and set(searched) <= {q for _, q in core.search_plans(second)}
+    row = core.csv_row(Row(post(candidates=[]), walked.resolution, ORIGINAL, reading=walked.reading))
+    assert (row["match_candidate"], row["match_rule"]) == ("1", "test")
+    unmatched = core.csv_row(Row(post(), Resolution(None, 0.4, core.NONE)))
+    assert (unmatched["match_candidate"], unmatched["match_rule"]) == ("", "")

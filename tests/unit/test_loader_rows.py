@@ -9,8 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from nowplaying.common.models import AUDIO_FEATURES, ENRICHED_CSV_COLUMNS
-from nowplaying.loader.reader import Range, iter_lines, read_header, split_ranges
+from cassandra.query import UNSET_VALUE
+from nowplaying.common.models import (
+    AUDIO_FEATURES,
+    ENRICHED_CSV_COLUMNS,
+    LEGACY_CSV_COLUMNS,
+    PRE_LANG_CSV_COLUMNS,
+)
+from nowplaying.loader.reader import Header, iter_lines, read_header, split_ranges
 from nowplaying.loader.rows import (
     HeaderError,
     RowError,
@@ -44,8 +50,8 @@ def _csv_bytes(rows: list[list[str]], header: bool = True) -> bytes:
 def test_generated_rows_parse_back_to_what_was_written(tmp_path: Path) -> None:
     path = tmp_path / "b.csv"
     rows = write_enriched_csv(path, 2_000, seed=3)
-    data_start = read_header(path)
-    records = list(read_records(iter_lines(path, Range(data_start, path.stat().st_size, 2)), first_line=2))
+    header = read_header(path)
+    records = list(read_records(iter_lines(path, header.whole_file(path)), first_line=2))
     assert len(records) == len(rows)
     for (_, fields), row in zip(records, rows, strict=True):
         assert isinstance(fields, list)
@@ -103,17 +109,49 @@ def test_bad_values_are_refused_naming_the_column(overrides: dict[str, str], mes
 
 
 def test_wrong_column_count_is_refused() -> None:
-    with pytest.raises(RowError, match="record has 31 columns, expected 32"):
+    n = len(ENRICHED_CSV_COLUMNS)
+    with pytest.raises(RowError, match=f"record has {n - 1} columns, the header has {n}"):
         parse_play(_fields(_row())[:-1])
 
 
-def test_a_file_from_before_the_lang_column_still_loads() -> None:
-    fields = _fields(_row(lang="pt"))
-    assert parse_play(fields).lang == "pt"
-    legacy = parse_play(fields[:-1], legacy=True)
-    assert legacy.lang is None and legacy.post_id == parse_play(fields).post_id
-    with pytest.raises(RowError, match="record has 30 columns, expected 32"):
-        parse_play(fields[:-2], legacy=True)
+def test_files_from_before_the_match_reading_columns_still_load(tmp_path: Path) -> None:
+    """A CSV written before match_candidate/match_rule (31 columns) is read with those (and lang) empty."""
+    row = _row(match_candidate="2", match_rule="swapped_order")
+    play = parse_play(_fields(row))
+    assert (play.match_candidate, play.match_rule) == (2, "swapped_order")
+    legacy = parse_play(_fields(row)[: len(LEGACY_CSV_COLUMNS)], len(LEGACY_CSV_COLUMNS))
+    assert (legacy.match_candidate, legacy.match_rule, legacy.lang) == (None, None, None)
+    assert legacy.post_id == play.post_id and legacy.track_id == play.track_id
+    old = tmp_path / "old.csv"
+    old.write_text(",".join(LEGACY_CSV_COLUMNS) + "\n")
+    assert read_header(old) == Header(len(",".join(LEGACY_CSV_COLUMNS)) + 1, len(LEGACY_CSV_COLUMNS))
+    # a record of a current file that is short is refused, not read as an older record
+    n = len(ENRICHED_CSV_COLUMNS)
+    with pytest.raises(RowError, match=f"record has 31 columns, the header has {n}"):
+        parse_play(_fields(row)[: len(LEGACY_CSV_COLUMNS)], n)
+    with pytest.raises(RowError, match="column 'match_candidate' is not an integer"):
+        parse_play(_fields(_row(match_candidate="first")))
+
+
+def test_files_from_before_the_lang_column_still_load(tmp_path: Path) -> None:
+    """A CSV written before `lang` (33 columns, up to match_rule) is read with lang empty."""
+    assert len(PRE_LANG_CSV_COLUMNS) == 33 and len(LEGACY_CSV_COLUMNS) == 31
+    row = _row(lang="pt", match_candidate="1", match_rule="swapped_order")
+    fields = _fields(row)
+    play = parse_play(fields)
+    assert play.lang == "pt"
+    old = tmp_path / "pre_lang.csv"
+    old.write_text(",".join(PRE_LANG_CSV_COLUMNS) + "\n")
+    header = read_header(old)
+    assert header == Header(len(",".join(PRE_LANG_CSV_COLUMNS)) + 1, 33)
+    pre_lang = parse_play(fields[:33], header.columns)
+    assert pre_lang.lang is None
+    assert (pre_lang.match_candidate, pre_lang.match_rule, pre_lang.post_id) == (1, "swapped_order", play.post_id)
+    with pytest.raises(RowError, match="record has 32 columns, the header has 33"):
+        parse_play(fields[:32], header.columns)
+    # the unset lang is not written as a null (no tombstone)
+    assert plays_by_hour_values(pre_lang)[-1] is UNSET_VALUE
+    assert plays_by_hour_values(play)[-1] == "pt"
 
 
 def test_timestamps_are_truncated_to_cassandra_milliseconds() -> None:
@@ -142,7 +180,7 @@ def test_read_records_reports_physical_lines_and_goes_on_after_bad_ones() -> Non
 def test_header_must_be_the_enriched_header(tmp_path: Path) -> None:
     good = tmp_path / "good.csv"
     good.write_bytes(_csv_bytes([]))
-    assert read_header(good) == len(",".join(ENRICHED_CSV_COLUMNS)) + 1
+    assert read_header(good) == Header(len(",".join(ENRICHED_CSV_COLUMNS)) + 1, len(ENRICHED_CSV_COLUMNS))
     seed_only = tmp_path / "seed.csv"
     seed_only.write_text(",".join(ENRICHED_CSV_COLUMNS[:22]) + "\n")
     with pytest.raises(HeaderError, match="header is not the enriched CSV header"):
@@ -158,10 +196,10 @@ def test_split_ranges_never_cut_a_record(tmp_path: Path, parts: int) -> None:
     path = tmp_path / "multi.csv"
     rows = write_enriched_csv(path, 3_000, seed=5)  # many texts span two lines
     assert any("\n" in r["text"] for r in rows)
-    start = read_header(path)
-    ranges = split_ranges(path, start, parts)
+    header = read_header(path)
+    ranges = split_ranges(path, header, parts)
     assert len(ranges) == parts
-    assert ranges[0].start == start and ranges[-1].end == path.stat().st_size
+    assert ranges[0].start == header.data_start and ranges[-1].end == path.stat().st_size
     assert all(a.end == b.start for a, b in itertools.pairwise(ranges))
     seen: list[tuple[int, str]] = []
     for part in ranges:
@@ -170,7 +208,7 @@ def test_split_ranges_never_cut_a_record(tmp_path: Path, parts: int) -> None:
             seen.append((line, parse_play(fields).post_id))
     whole = [
         (line, parse_play(fields).post_id)  # type: ignore[arg-type]
-        for line, fields in read_records(iter_lines(path, Range(start, path.stat().st_size, 2)), first_line=2)
+        for line, fields in read_records(iter_lines(path, header.whole_file(path)), first_line=2)
     ]
     assert seen == whole
     assert [p for _, p in seen] == [r["post_id"] for r in rows]

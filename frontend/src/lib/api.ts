@@ -51,6 +51,11 @@ export interface Play {
   tempo: number | null;
   time_signature: number | null;
   mode: number | null;
+  /** Which reading of the post matched (its index in the cleaner's candidates), and that reading's rule. */
+  match_candidate?: number | null;
+  match_rule?: string | null;
+  /** The post's language, when the source gave one. */
+  lang?: string | null;
 }
 
 export interface Page<T> {

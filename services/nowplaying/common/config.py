@@ -153,6 +153,11 @@ class Settings(BaseSettings):
     sandbox_faults: str = Field("", description="fault spec, e.g. 'spotify:429:0.1,x:500:0.05'")
     sandbox_posts_per_minute: float = Field(60.0, description="rate at which new posts appear")
     sandbox_initial_posts: int = Field(500, description="posts the sandbox holds at start (dated in the last days)")
+    sandbox_catalog: Path | None = Field(
+        None,
+        description="JSON Lines file of Spotify track objects added to the sandbox's generated catalog"
+        " (real names; a malformed line is reported with its number and skipped)",
+    )
 
     # --- Spark ------------------------------------------------------------------------------
     spark_master: str = Field("local[*]", description="Spark master for `aggregate`")

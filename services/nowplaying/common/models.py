@@ -186,11 +186,14 @@ class ParsedPost:
     spotify_track_id: str | None
     rule: str
     is_bot: bool
-    # Ranked readings, best first (at most MAX_CANDIDATES). For kind parsed/query the first one is the
-    # post's own artist/title or query; the rest are relaxed readings (the other order of a split, a
-    # title cut back at a clause boundary, an artist without a station prefix) that the enricher
-    # tries in order until the catalog confirms one. Empty for kind none, and in batches written
-    # before the field existed: readers then use ``readings()``.
+    # Ranked readings, best first (at most MAX_CANDIDATES), each with the cleaner's confidence. For kind
+    # parsed the first one is the post's own artist/title. For kind query the first one is the best
+    # reading the cleaner was not sure enough to claim (rule "unsure_<rule>", confidence below the
+    # cleaner's PARSED_MIN), or the query itself; artist/title stay null then. The rest are relaxed
+    # readings (a title cut back at a clause boundary, an artist without a leading station, frame word
+    # or number or without its guests, a handle's words, the other order of a split, the free text)
+    # that the enricher tries in order until the catalog confirms one. Empty for kind none, and in
+    # batches written before the field existed: readers then use ``readings()``.
     candidates: list[Candidate] = field(default_factory=list)
 
     @classmethod
@@ -290,11 +293,18 @@ SEED_CSV_COLUMNS = (
 )  # fmt: skip
 EXTRA_CSV_COLUMNS = (
     "source", "post_id", "author_id", "album", "release_date", "match_method",
-    "match_confidence", "features_source", "is_bot", "lang",
+    "match_confidence", "features_source", "is_bot", "match_candidate", "match_rule", "lang",
 )  # fmt: skip
 ENRICHED_CSV_COLUMNS = SEED_CSV_COLUMNS + EXTRA_CSV_COLUMNS
-# Files written before the `lang` column (issue 21) have every column but the last; they still load.
-LEGACY_CSV_COLUMNS = ENRICHED_CSV_COLUMNS[:-1]
+# Which reading matched (issue 19): ``match_candidate`` is its index in the post's ``candidates`` (0 =
+# the cleaner's best, also for posts without candidates), ``match_rule`` its rule (for a link match,
+# the post's rule); both empty when unmatched. ``lang`` is the post's language (issue 21), empty when
+# the source gave none. Older files still load, their missing columns read as empty: files written
+# before the match-reading columns carry the columns up to ``is_bot`` (LEGACY_CSV_COLUMNS), files
+# written before ``lang`` those up to ``match_rule`` (PRE_LANG_CSV_COLUMNS).
+MATCH_READING_COLUMNS = ("match_candidate", "match_rule")
+PRE_LANG_CSV_COLUMNS = ENRICHED_CSV_COLUMNS[:-1]
+LEGACY_CSV_COLUMNS = PRE_LANG_CSV_COLUMNS[: -len(MATCH_READING_COLUMNS)]
 
 AUDIO_FEATURES = (
     "danceability", "energy", "key", "loudness", "speechiness", "acousticness",

@@ -7,18 +7,19 @@ the other modules and hand their results to these functions.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
 
-from nowplaying.common.models import AUDIO_FEATURES, ENRICHED_CSV_COLUMNS, ParsedPost
+from nowplaying.common.models import AUDIO_FEATURES, ENRICHED_CSV_COLUMNS, Candidate, ParsedPost
 
 # match methods (DESIGN.md): the method that found the track, kept as is when served from the cache
 LINK = "link"
@@ -28,6 +29,7 @@ SEARCH_FREE = "search_free"
 NONE = "none"
 
 HIGH_BAND = 0.9
+MAX_UNCACHED_SEARCHES = 3  # Spotify searches one post may cost (issue 19); cached answers are free
 TITLE_WEIGHT = 2.0  # how much a title shortfall costs
 ARTIST_WEIGHT = 1.5  # how much an artist shortfall costs
 GUEST_ARTIST_WEIGHT = 0.9  # the post's artist is only a guest on the candidate
@@ -282,6 +284,38 @@ def want_of(post: ParsedPost) -> Want | None:
     return None
 
 
+def want_of_candidate(candidate: Candidate, text: str) -> Want | None:
+    """The Want of one reading: fielded when it has artist and title, else its free-text query."""
+    artist, title = (candidate.artist or "").strip(), (candidate.title or "").strip()
+    if artist and title and norm(artist) and norm(title):
+        return Want("parsed", artist=artist, title=title, text=text)
+    query = (candidate.query or "").strip() or f"{artist} {title}".strip()
+    return Want("query", query=query, text=text) if norm(query) else None
+
+
+def wants_of(post: ParsedPost) -> list[tuple[int, Want]]:
+    """(index in ``post.candidates``, Want) for each reading to try, best first; a post without
+    candidates gives its own reading as index 0, a link post its link alone. Empty for kind none."""
+    own = want_of(post)
+    if own is None or own.kind == LINK or not post.candidates:
+        return [(0, own)] if own is not None else []
+    out: list[tuple[int, Want]] = []
+    seen: set[str] = set()
+    for index, candidate in enumerate(post.candidates):
+        want = want_of_candidate(candidate, post.text)
+        if want is not None and want.key not in seen:
+            seen.add(want.key)
+            out.append((index, want))
+    return out or [(0, own)]
+
+
+def reading_rule(post: ParsedPost, index: int) -> str:
+    """The rule of the reading at ``index`` (the post's own rule when it has no candidates)."""
+    if 0 <= index < len(post.candidates):
+        return post.candidates[index].rule
+    return post.rule
+
+
 def _field(value: str) -> str:
     return " ".join(_QUOTES.sub(" ", value).split())
 
@@ -465,6 +499,99 @@ def decide(want: Want, candidates: Iterable[Track], method: str, threshold: floa
     return Resolution(None, best.confidence, NONE), None
 
 
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """The outcome of walking a post's readings.
+
+    ``reading`` is the index (in ``post.candidates``) of the reading that matched, None when none
+    did; ``track`` is set when the match came from a search (a cached match names only its id);
+    ``verdicts`` are the readings settled by this walk, to cache: the one that matched, and those
+    whose every search was made without a match. A reading cut short by the search budget is not
+    settled (another post may have the budget to finish it); the whole walk then is (``walk_key``)."""
+
+    resolution: Resolution
+    track: Track | None
+    reading: int | None
+    searches: int
+    verdicts: dict[str, Resolution]
+
+
+def walk_readings(
+    readings: Sequence[tuple[int, Want]],
+    cached: Mapping[str, Resolution],
+    lookup: Callable[[str], Sequence[Track] | None],
+    search: Callable[[str], Sequence[Track]],
+    threshold: float,
+    budget: int = MAX_UNCACHED_SEARCHES,
+) -> Walk:
+    """Try a post's readings in order, cache first, and take the first whose best match passes.
+
+    The cache first: a reading whose match is cached decides at no cost, and a reading cached as
+    unmatched is skipped. Then the other readings are searched: first the strict search of each
+    (its first plan: the fielded search, or the free text of a query), in order, then the relaxed
+    plans of each, in order, so that a wrong first reading cannot spend the whole budget on its
+    relaxed searches before a later reading is asked at all. The first accepted match wins.
+    ``lookup(q)`` gives the results of a search already made (free), ``search(q)`` makes one: at
+    most ``budget`` per walk; past it, only plans already answered are still tried. A walk the budget
+    cut short settles its whole set of readings as unmatched (``walk_key``), so the same post again
+    costs nothing, while its unfinished readings stay open for other posts.
+    """
+    for index, want in readings:
+        hit = cached.get(want.key)
+        if hit is not None and hit.matched:
+            return Walk(hit, None, index, 0, {})
+    whole = walk_key(readings)
+    if whole in cached:
+        return Walk(cached[whole], None, None, 0, {})
+    best = Resolution(None, 0.0, NONE)
+    open_readings: list[tuple[int, Want, list[tuple[str, str]]]] = []
+    for index, want in readings:
+        hit = cached.get(want.key)
+        if hit is not None:
+            best = hit if hit.confidence > best.confidence else best
+        else:
+            open_readings.append((index, want, search_plans(want)))
+    order = [(n, plan) for n, (_, _, plans) in enumerate(open_readings) for plan in plans[:1]]
+    order += [(n, plan) for n, (_, _, plans) in enumerate(open_readings) for plan in plans[1:]]
+    tried = [0] * len(open_readings)
+    reading_best = [Resolution(None, 0.0, NONE) for _ in open_readings]
+    spent = 0
+    verdicts: dict[str, Resolution] = {}
+    for n, (method, q) in order:
+        index, want, plans = open_readings[n]
+        found = lookup(q)
+        if found is None:
+            if spent >= budget:
+                continue
+            spent += 1
+            found = search(q)
+        tried[n] += 1
+        resolution, track = decide(want, found, method, threshold)
+        if track is not None:
+            verdicts[want.key] = resolution
+            settled = {
+                w.key: reading_best[m] for m, (_, w, p) in enumerate(open_readings) if tried[m] == len(p) and m != n
+            }
+            return Walk(resolution, track, index, spent, {**settled, **verdicts})
+        if resolution.confidence > reading_best[n].confidence:
+            reading_best[n] = resolution
+    for n, (_, want, plans) in enumerate(open_readings):
+        if tried[n] == len(plans):
+            verdicts[want.key] = reading_best[n]
+        if reading_best[n].confidence > best.confidence:
+            best = reading_best[n]
+    if len(verdicts) < len(open_readings):
+        verdicts[whole] = best  # the budget cut it short: the same readings again get the same answer
+    return Walk(best, None, None, spent, verdicts)
+
+
+def walk_key(readings: Sequence[tuple[int, Want]]) -> str:
+    """The match-cache key of a whole walk (its readings' keys in order), for a walk that ended
+    unmatched before every reading was searched."""
+    digest = hashlib.sha256("\x1e".join(w.key for _, w in readings).encode("utf-8")).hexdigest()
+    return f"w:{digest[:32]}"
+
+
 def band(resolution: Resolution, threshold: float) -> str:
     if resolution.confidence >= HIGH_BAND and resolution.matched:
         return "high"
@@ -507,6 +634,7 @@ class Row:
     track: Track | None = None
     features: Features = field(default_factory=dict)
     features_source: str = ""
+    reading: int | None = None  # the index of the reading (ParsedPost.candidates) that matched
 
 
 def csv_row(row: Row) -> dict[str, str]:
@@ -527,6 +655,11 @@ def csv_row(row: Row) -> dict[str, str]:
         lang=post.lang or "",
     )
     if track is not None:
+        if row.resolution.method == LINK:
+            out["match_rule"] = post.rule
+        elif row.reading is not None:
+            out["match_candidate"] = str(row.reading)
+            out["match_rule"] = reading_rule(post, row.reading)
         out.update(
             id_track=track.id,
             name=track.name,

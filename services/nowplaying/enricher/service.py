@@ -95,47 +95,71 @@ class Enricher:
         self.features = features
         self.metrics = metrics
         self.spotify_features = True  # until Spotify's audio-features answers 403/404
-        self._searches: dict[str, list[Track]] = {}
+        self._searches: dict[str, list[Track]] = {}  # q -> results, this run
+        self._walks: dict[tuple[str, ...], tuple[Resolution, int | None]] = {}  # readings -> outcome, this run
 
     # --- a batch --------------------------------------------------------------------------------
     def enrich_posts(self, posts: Sequence[ParsedPost]) -> list[Row]:
-        """One row per song post (kind link|parsed|query), matched or not, in input order."""
+        """One row per song post (kind link|parsed|query), matched or not, in input order.
+
+        Each post's readings are walked in order (``core.walk_readings``): the match cache first,
+        then at most ``core.MAX_UNCACHED_SEARCHES`` searches; posts with the same readings resolve
+        once. The verdicts a walk settles go to the match cache, per reading."""
         songs = [p for p in posts if p.is_play]
-        wants = [core.want_of(p) for p in songs]
-        keys = list(dict.fromkeys(w.key for w in wants if w is not None))
-        first: dict[str, Want] = {}
-        for want in wants:
-            if want is not None:
-                first.setdefault(want.key, want)
+        readings = [core.wants_of(p) for p in songs]
+        walk_keys = [tuple(w.key for _, w in r) for r in readings]
+        first: dict[tuple[str, ...], list[tuple[int, Want]]] = {}
+        for wkey, reading in zip(walk_keys, readings, strict=True):
+            if reading:
+                first.setdefault(wkey, reading)
+        keys = list(dict.fromkeys(w.key for reading in first.values() for _, w in reading))
+        keys += [core.walk_key(reading) for reading in first.values() if reading[0][1].kind != LINK]
 
-        resolved = self.matches.get_many(keys)
-        self.metrics.match_cache.labels("hit").inc(len(resolved))
-        self.metrics.match_cache.labels("miss").inc(len(keys) - len(resolved))
+        cached = self.matches.get_many(keys)
+        self.metrics.match_cache.labels("hit").inc(len(cached))
+        self.metrics.match_cache.labels("miss").inc(len(keys) - len(cached))
 
-        # tracks: the cache first (links and cache hits), then the API
-        wanted_ids = {w.track_id for w in first.values() if w.kind == LINK and w.track_id}
-        wanted_ids |= {r.track_id for r in resolved.values() if r.track_id}
+        # tracks: the cache first (links, cache hits, walks of earlier batches), then the API
+        wanted_ids = {w.track_id for reading in first.values() for _, w in reading if w.kind == LINK and w.track_id}
+        wanted_ids |= {r.track_id for r in cached.values() if r.track_id}
+        for wkey in first:
+            done = self._walks.get(wkey)
+            if done is not None and done[0].track_id:
+                wanted_ids.add(done[0].track_id)
         known = self._cached_tracks(sorted(wanted_ids))
         fresh: dict[str, Track] = {}
 
+        resolved: dict[tuple[str, ...], tuple[Resolution, int | None]] = {}
         new_matches: dict[str, Resolution] = {}
         try:
-            for key in keys:
-                if key in resolved:
+            for wkey, reading in first.items():
+                done = self._walks.get(wkey)
+                if done is not None:
+                    resolved[wkey] = done
                     continue
-                want = first[key]
+                index, want = reading[0]
+                track: Track | None
                 if want.kind == LINK and want.track_id:
-                    track = known.get(want.track_id) or self.spotify.track(want.track_id)
-                    resolution = Resolution(track.id, 1.0, LINK) if track else Resolution(None, 0.0, NONE)
+                    hit = cached.get(want.key)
+                    if hit is not None:
+                        resolution, track = hit, None
+                    else:
+                        track = known.get(want.track_id) or self.spotify.track(want.track_id)
+                        resolution = Resolution(track.id, 1.0, LINK) if track else Resolution(None, 0.0, NONE)
+                        new_matches[want.key] = resolution
+                    outcome = (resolution, index if resolution.matched else None)
                 else:
-                    resolution, track = self._search(want)
+                    walked = core.walk_readings(reading, cached, self._searches.get, self._search, self.threshold)
+                    new_matches.update(walked.verdicts)
+                    track = walked.track
+                    outcome = (walked.resolution, walked.reading)
                 if track is not None:
                     known[track.id] = track
                     fresh[track.id] = track
-                new_matches[key] = resolution
-                resolved[key] = resolution
-            # cache hits whose track is not cached any more
-            for resolution in list(resolved.values()):
+                resolved[wkey] = outcome
+                self._walks[wkey] = outcome
+            # matches whose track is not cached any more
+            for resolution, _ in list(resolved.values()):
                 if resolution.track_id and resolution.track_id not in known:
                     track = self.spotify.track(resolution.track_id)
                     if track is not None:
@@ -146,17 +170,18 @@ class Enricher:
             self.tracks.put_many(fresh.values())
             self.matches.put_many(new_matches)
 
-        matched_ids = sorted({r.track_id for r in resolved.values() if r.track_id and r.track_id in known})
+        matched_ids = sorted({r.track_id for r, _ in resolved.values() if r.track_id and r.track_id in known})
         features = self._features(matched_ids)
 
         rows: list[Row] = []
-        for post, want in zip(songs, wants, strict=True):
-            resolution = resolved[want.key] if want is not None else Resolution(None, 0.0, NONE)
+        unmatched: tuple[Resolution, int | None] = (Resolution(None, 0.0, NONE), None)
+        for post, wkey, reading in zip(songs, walk_keys, readings, strict=True):
+            resolution, matched_at = resolved[wkey] if reading else unmatched
             track = known.get(resolution.track_id) if resolution.track_id else None
             if resolution.track_id and track is None:
-                resolution = Resolution(None, resolution.confidence, NONE)
+                resolution, matched_at = Resolution(None, resolution.confidence, NONE), None
             source, found = features.get(resolution.track_id or "", ("", {}))
-            rows.append(Row(post, resolution, track, found, source if found else ""))
+            rows.append(Row(post, resolution, track, found, source if found else "", matched_at))
         return rows
 
     def count(self, rows: Sequence[Row]) -> None:
@@ -177,23 +202,15 @@ class Enricher:
         self.metrics.id_cache.labels("track", "miss").inc(len(ids) - len(found))
         return dict(found)
 
-    def _search(self, want: Want) -> tuple[Resolution, Track | None]:
-        best = Resolution(None, 0.0, NONE)
-        for method, q in core.search_plans(want):
-            candidates = self._searches.get(q)
-            if candidates is None:
-                try:
-                    candidates = self.spotify.search(q)
-                except (BadRequest, Unavailable) as exc:
-                    log.warning("search_refused", method=method, error=str(exc))
-                    candidates = []
-                self._searches[q] = candidates
-            resolution, track = core.decide(want, candidates, method, self.threshold)
-            if track is not None:
-                return resolution, track
-            if resolution.confidence > best.confidence:
-                best = resolution
-        return best, None
+    def _search(self, q: str) -> list[Track]:
+        """One Spotify search (the walk calls it only for a ``q`` not searched before in this run)."""
+        try:
+            found = self.spotify.search(q)
+        except (BadRequest, Unavailable) as exc:
+            log.warning("search_refused", error=str(exc))
+            found = []
+        self._searches[q] = found
+        return found
 
     def _features(self, ids: list[str]) -> dict[str, tuple[str, Features]]:
         found = self.features.get_many(ids)

@@ -58,6 +58,8 @@ class Play(_Model):
     tempo: float | None
     time_signature: int | None
     mode: int | None
+    match_candidate: int | None = None
+    match_rule: str | None = None
     lang: str | None = None
 
 

@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from nowplaying.common.models import LEGACY_CSV_COLUMNS
-from nowplaying.loader.rows import HeaderError, check_header
+from nowplaying.loader.rows import N_COLUMNS, HeaderError, check_header
 
 
 @dataclass(frozen=True)
@@ -24,10 +23,22 @@ class Range:
     start: int
     end: int
     first_line: int
+    columns: int = N_COLUMNS  # the width the file's header declared
 
 
-def read_header(path: Path) -> int:
-    """Check the header line and return the byte offset where the data records begin."""
+@dataclass(frozen=True)
+class Header:
+    """Where a file's data records begin, and how many columns its header declared."""
+
+    data_start: int
+    columns: int
+
+    def whole_file(self, path: Path) -> Range:
+        return Range(self.data_start, path.stat().st_size, 2, self.columns)
+
+
+def read_header(path: Path) -> Header:
+    """Check the header line; return where the data records begin and the file's width."""
     with open(path, "rb") as handle:
         raw = handle.readline()
     if not raw:
@@ -37,23 +48,15 @@ def read_header(path: Path) -> int:
     except UnicodeDecodeError:
         raise HeaderError("header line is not valid UTF-8") from None
     fields = next(csv.reader([text]), [])
-    check_header(fields)
-    return len(raw)
+    return Header(len(raw), check_header(fields))
 
 
-def is_legacy(path: Path) -> bool:
-    """True when the file's header is the one from before the `lang` column."""
-    with open(path, "rb") as handle:
-        raw = handle.readline()
-    fields = next(csv.reader([raw.decode("utf-8", errors="replace")]), [])
-    return len(fields) == len(LEGACY_CSV_COLUMNS)
-
-
-def split_ranges(path: Path, data_start: int, parts: int) -> list[Range]:
-    """Cut the data records (from ``data_start`` to the end) into at most ``parts`` ranges of similar size."""
+def split_ranges(path: Path, header: Header, parts: int) -> list[Range]:
+    """Cut the data records (after the header) into at most ``parts`` ranges of similar size."""
     size = path.stat().st_size
+    data_start, columns = header.data_start, header.columns
     if parts <= 1 or size - data_start <= 0:
-        return [Range(data_start, size, 2)]
+        return [header.whole_file(path)]
     step = (size - data_start) / parts
     targets = [data_start + round(step * i) for i in range(1, parts)]
     ranges: list[Range] = []
@@ -68,12 +71,12 @@ def split_ranges(path: Path, data_start: int, parts: int) -> list[Range]:
             if raw.count(b'"') % 2:
                 open_quotes = not open_quotes
             if not open_quotes and targets and offset >= targets[0]:
-                ranges.append(Range(start, offset, start_line))
+                ranges.append(Range(start, offset, start_line, columns))
                 start, start_line = offset, line
                 while targets and targets[0] <= offset:
                     targets.pop(0)
     if start < size:
-        ranges.append(Range(start, size, start_line))
+        ranges.append(Range(start, size, start_line, columns))
     return ranges
 
 

@@ -22,6 +22,7 @@ from nowplaying.common.models import (
     ENRICHED_CSV_COLUMNS,
     LEGACY_CSV_COLUMNS,
     MAX_TEXT_CHARS,
+    PRE_LANG_CSV_COLUMNS,
     SOURCES,
     RecordError,
     parse_rfc3339,
@@ -32,6 +33,8 @@ MAX_FIELD_CHARS = 2_000
 # A record longer than this is refused before parsing (the csv module's own limit is raised to it).
 MAX_RECORD_CHARS = 1_000_000
 N_COLUMNS = len(ENRICHED_CSV_COLUMNS)
+N_LEGACY_COLUMNS = len(LEGACY_CSV_COLUMNS)  # files written before match_candidate/match_rule
+N_PRE_LANG_COLUMNS = len(PRE_LANG_CSV_COLUMNS)  # files written before lang
 _INDEX = {name: i for i, name in enumerate(ENRICHED_CSV_COLUMNS)}
 _FLOAT_FEATURES = ("danceability", "energy", "loudness", "speechiness", "acousticness", "instrumentalness",
                    "liveness", "valence", "tempo")  # fmt: skip
@@ -70,7 +73,9 @@ class Play:
     match_confidence: float | None
     features_source: str | None
     features: dict[str, float | int | None]
-    lang: str | None = None
+    match_candidate: int | None = None  # which reading of the post matched (its index in candidates)
+    match_rule: str | None = None  # that reading's rule
+    lang: str | None = None  # the post's language, when the source gave one
 
     @property
     def matched(self) -> bool:
@@ -98,14 +103,19 @@ class Play:
 
 
 # --- reading -----------------------------------------------------------------------------------
-def check_header(fields: list[str]) -> None:
-    """The enriched CSV header, or the one before the `lang` column (rows of such a file have no lang)."""
-    if tuple(field.strip().lstrip("\ufeff") for field in fields) not in (ENRICHED_CSV_COLUMNS, LEGACY_CSV_COLUMNS):
-        shown = ",".join(fields)[:200]
-        raise HeaderError(
-            f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to lang, or to is_bot"
-            f" in older files); got: {shown}"
-        )
+def check_header(fields: list[str]) -> int:
+    """The enriched CSV header, or the one of a file written before the `lang` column or before the
+    match-reading columns.
+
+    Returns the file's number of columns: every record of the file must have that many."""
+    names = tuple(field.strip().lstrip("\ufeff") for field in fields)
+    if names in (ENRICHED_CSV_COLUMNS, PRE_LANG_CSV_COLUMNS, LEGACY_CSV_COLUMNS):
+        return len(names)
+    shown = ",".join(fields)[:200]
+    raise HeaderError(
+        f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to lang, or the older"
+        f" {N_PRE_LANG_COLUMNS} to match_rule or {N_LEGACY_COLUMNS} to is_bot); got: {shown}"
+    )
 
 
 def _decoded_lines(lines: Iterable[bytes], bad_lines: set[int], first_line: int) -> Iterator[str]:
@@ -218,13 +228,16 @@ def _list(value: str, name: str) -> list[str]:
     return [value]
 
 
-def parse_play(fields: list[str], legacy: bool = False) -> Play:
+def parse_play(fields: list[str], columns: int = N_COLUMNS) -> Play:
     """Validate one record (the fields of a CSV line) into a ``Play``; ``RowError`` names what is wrong.
-    ``legacy``: the record is from a file written before the `lang` column (it has every column but that)."""
-    if legacy and len(fields) == N_COLUMNS - 1:
-        fields = [*fields, ""]
-    if len(fields) != N_COLUMNS:
-        raise RowError(f"record has {len(fields)} columns, expected {N_COLUMNS}")
+
+    ``columns`` is the width the file's header declared (``check_header``): a record of an older,
+    narrower file gets the columns it lacks as empty values, but a short record of a current file is
+    refused rather than read as an older one."""
+    if len(fields) != columns:
+        raise RowError(f"record has {len(fields)} columns, the header has {columns}")
+    if columns < N_COLUMNS:
+        fields = fields + [""] * (N_COLUMNS - columns)
     source = fields[_INDEX["source"]]
     if source not in SOURCES:
         raise RowError(f"column 'source' must be one of {', '.join(SOURCES)}, got '{source[:40]}'")
@@ -276,6 +289,8 @@ def parse_play(fields: list[str], legacy: bool = False) -> Play:
         match_confidence=_float(fields[_INDEX["match_confidence"]], "match_confidence"),
         features_source=_optional(fields, "features_source"),
         features=features,
+        match_candidate=_int_in(fields[_INDEX["match_candidate"]], "match_candidate", 0, 1000),
+        match_rule=_optional(fields, "match_rule"),
         lang=_optional(fields, "lang"),
     )
 
@@ -284,7 +299,8 @@ def parse_play(fields: list[str], legacy: bool = False) -> Play:
 PLAYS_BY_HOUR_COLUMNS = (
     "bucket", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "matched", "track_id",
     "track_name", "artist_ids", "artist_names", "album", "release_date", "popularity", "duration_ms",
-    "match_method", "match_confidence", "features_source", *AUDIO_FEATURES, "lang",
+    "match_method", "match_confidence", "features_source", *AUDIO_FEATURES, "match_candidate", "match_rule",
+    "lang",
 )  # fmt: skip
 PLAYS_BY_TRACK_COLUMNS = (
     "track_id", "month", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "match_confidence",
@@ -300,7 +316,7 @@ AUDIO_FEATURES_COLUMNS = ("track_id", "features_source", *AUDIO_FEATURES, "updat
 # Columns an unmatched play leaves unset rather than null: a null is a tombstone, and unmatched
 # plays would carry ~20 of them each. track_id is still written as null, so a play that a
 # re-enrichment turned from matched to unmatched stops counting for its old track.
-_UNMATCHED_UNSET = frozenset(range(10, 32))  # track_name .. mode in PLAYS_BY_HOUR_COLUMNS
+_UNMATCHED_UNSET = frozenset(range(10, 34))  # track_name .. match_rule in PLAYS_BY_HOUR_COLUMNS
 
 
 _LANG = len(PLAYS_BY_HOUR_COLUMNS) - 1
@@ -324,7 +340,7 @@ def _plays_by_hour_values(play: Play) -> tuple[object, ...]:
         play.release_date, play.popularity, play.duration_ms, play.match_method, play.match_confidence,
         play.features_source, f["danceability"], f["energy"], f["key"], f["loudness"], f["speechiness"],
         f["acousticness"], f["instrumentalness"], f["liveness"], f["valence"], f["tempo"], f["time_signature"],
-        f["mode"], play.lang,
+        f["mode"], play.match_candidate, play.match_rule, play.lang,
     )  # fmt: skip
 
 

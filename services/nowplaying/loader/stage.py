@@ -38,7 +38,7 @@ from nowplaying.common.lake import Batch, BatchMissing, Lake, LakeUnavailable, f
 from nowplaying.common.logging import configure_logging, get_logger
 from nowplaying.common.metrics import StageMetrics
 from nowplaying.common.stage import StageRun, stage_run
-from nowplaying.loader.reader import Range, is_legacy, iter_lines, read_header, split_ranges
+from nowplaying.loader.reader import Header, Range, iter_lines, read_header, split_ranges
 from nowplaying.loader.rows import HeaderError, RowError, parse_play, read_records
 from nowplaying.loader.writer import PlayWriter, Statements, WriteFailed
 
@@ -162,14 +162,13 @@ def load_range(
     """Parse and write the records of one byte range; bad records are collected, not written."""
     result = PartResult()
     writer = PlayWriter(session, statements, now, concurrency=concurrency)
-    legacy = is_legacy(path)
     for line, fields in read_records(iter_lines(path, part), first_line=part.first_line):
         result.rows_read += 1
         if isinstance(fields, str):
             result.rejects.append(Reject(line, fields, ""))
             continue
         try:
-            play = parse_play(fields, legacy)
+            play = parse_play(fields, part.columns)
         except RowError as exc:
             excerpt = ",".join(fields)[:REJECT_EXCERPT_CHARS] if len(result.rejects) < REJECT_EXCERPTS_MAX else ""
             result.rejects.append(Reject(line, str(exc), excerpt))
@@ -208,7 +207,7 @@ def _load_part_in_worker(settings: Settings, path: Path, part: Range, now: datet
 
 
 def load_file(
-    session: Session, statements: Statements, settings: Settings, path: Path, data_start: int, now: datetime
+    session: Session, statements: Statements, settings: Settings, path: Path, header: Header, now: datetime
 ) -> PartResult:
     """All the records of a file: in this process, or split across LOAD_WORKERS processes."""
     workers = settings.load_workers
@@ -219,11 +218,8 @@ def load_file(
         log.info("load_progress", file=path.name, rows=rows, rows_per_s=round(rows / max(elapsed, 1e-6)))
 
     if workers <= 1 or path.stat().st_size < PARALLEL_MIN_BYTES:
-        return load_range(
-            session, statements, path, Range(data_start, path.stat().st_size, 2), now, settings.load_concurrency,
-            progress,
-        )  # fmt: skip
-    parts = split_ranges(path, data_start, workers)
+        return load_range(session, statements, path, header.whole_file(path), now, settings.load_concurrency, progress)
+    parts = split_ranges(path, header, workers)
     log.info("load_parallel", file=path.name, workers=len(parts))
     total = PartResult()
     with ProcessPoolExecutor(max_workers=len(parts), mp_context=get_context("spawn")) as pool:
@@ -336,7 +332,7 @@ def _load_local_file(
         if entry is not None:
             log.info("load_again", file=name, previous_status=entry.status, same_checksum=entry.checksum == checksum)
         try:
-            data_start = read_header(path)
+            header = read_header(path)
         except HeaderError as exc:
             target = refuse_file(lake, batch, str(exc))
             log.error("load_refused", file=name, reason=str(exc), moved_to=target.key)
@@ -344,7 +340,7 @@ def _load_local_file(
         now = datetime.now(UTC)
         started_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
         load_log.loading(batch.batch_id, checksum, started_at)
-        part = load_file(session, statements, settings, path, data_start, now)
+        part = load_file(session, statements, settings, path, header, now)
         result = FileResult(
             batch.batch_id,
             "loaded",

@@ -1,7 +1,9 @@
 """The admin API under ``/_admin``: corpus and request statistics, served posts, faults, reset.
 
-* ``GET  /_admin/stats``: seed, dev mode, published posts by source/kind/format, catalog size,
-  requests by API and status (``drop``/``malformed``/``truncated`` for those faults), served posts
+* ``GET  /_admin/stats``: seed, dev mode, published posts by source/kind/format, catalog size (and
+  the tracks loaded from ``SANDBOX_CATALOG`` with its malformed lines as ``path:line: reason``),
+  requests by API and status (``drop``/``malformed``/``truncated`` for those faults) and by API and
+  endpoint (the route, e.g. ``/spotify/api/v1/search``), served posts
   (distinct and total) by source, active faults.
 * ``GET  /_admin/posts?source=x&offset=0&limit=1000``: published posts with their truth, oldest first.
 * ``GET  /_admin/served?source=x``: ``{"source", "ids": {post_id: times served}}``.
@@ -54,6 +56,7 @@ async def stats(request: web.Request) -> web.Response:
         formats = dict(timeline.formats)
     with state.stats._lock:
         requests = {api: dict(counter) for api, counter in state.stats.requests.items()}
+        endpoints = {api: dict(counter) for api, counter in state.stats.endpoints.items()}
         served = {s: {"distinct": len(c), "total": sum(c.values())} for s, c in state.stats.served.items()}
     body = {
         "seed": state.config.seed,
@@ -65,8 +68,11 @@ async def stats(request: web.Request) -> web.Response:
             "formats": formats,
             "catalog_tracks": len(state.catalog),
             "catalog_songs": len(state.catalog.songs),
+            "catalog_extra_tracks": state.catalog.extra_tracks,
+            "catalog_file_errors": list(state.catalog.extra_errors),
         },
         "requests": requests,
+        "requests_by_endpoint": endpoints,
         "served": served,
         "faults": [r.to_dict() for r in state.faults.rules()],
         "faults_fired": dict(state.faults.fired),

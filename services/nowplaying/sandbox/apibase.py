@@ -91,11 +91,14 @@ async def _apply_fault(
 
 
 def api_middleware(api: str, error: ErrorFactory) -> Any:
-    """Faults first, then the handler; counts every answer by status for ``/_admin/stats``."""
+    """Faults first, then the handler; counts every answer by status, and every request by endpoint
+    (its route, e.g. ``/spotify/api/v1/search``), for ``/_admin/stats``."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         state = state_of(request)
+        resource = request.match_info.route.resource
+        state.stats.count_endpoint(api, resource.canonical if resource is not None else request.path)
         rule = state.faults.pick(api, request.path)
         try:
             if rule is not None:

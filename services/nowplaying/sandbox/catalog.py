@@ -13,16 +13,24 @@
 * audio features for every track (Spotify's shape) and for most tracks on ReccoBeats.
 
 ``Catalog.search_tracks(q)`` is a real search over the catalog with Spotify's field filters.
+
+``get_catalog(seed, extra)`` adds the tracks of a JSON Lines file of Spotify track objects
+(``SANDBOX_CATALOG``: real names, one Web API TrackObject per line) to the generated catalog; search
+finds them like generated ones. A malformed line is skipped and reported as ``path:line: reason``
+in ``Catalog.extra_errors``; the rest loads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -569,6 +577,8 @@ class Catalog:
         self.artists: dict[str, Artist] = {}
         self._artist_by_name: dict[str, Artist] = {}
         self._track_list: list[Track] = []
+        self.extra_tracks = 0  # tracks added from a SANDBOX_CATALOG file
+        self.extra_errors: list[str] = []  # its malformed lines, as 'path:line: reason'
         self._build_songs(n_songs, not_in_catalog_share)
         self._build_traps()
         self._build_index()
@@ -594,8 +604,10 @@ class Catalog:
         self._artist_by_name[name] = artist
         return artist
 
-    def _features(self, variant: str, base: dict[str, Any] | None, duration_ms: int) -> dict[str, Any]:
-        rng = self._rng
+    def _features(
+        self, variant: str, base: dict[str, Any] | None, duration_ms: int, rng: random.Random | None = None
+    ) -> dict[str, Any]:
+        rng = rng or self._rng
         if base is None:
             feats: dict[str, Any] = {
                 "danceability": round(rng.betavariate(5, 3), 3),
@@ -675,14 +687,7 @@ class Catalog:
             reccobeats_id=None,
         )
         track.features = self._features(variant, base_features, track.duration_ms)
-        if rng.random() < 0.88:
-            track.reccobeats_id = "%08x-%04x-%04x-%04x-%012x" % (  # noqa: UP031
-                rng.getrandbits(32),
-                rng.getrandbits(16),
-                0x4000 | rng.getrandbits(12),
-                0x8000 | rng.getrandbits(14),
-                rng.getrandbits(48),
-            )
+        track.reccobeats_id = reccobeats_id_or_none(rng)
         self.tracks[track.id] = track
         self._track_list.append(track)
         return track
@@ -813,16 +818,86 @@ class Catalog:
         self._folded_names: list[str] = []
         self._folded_artists: list[str] = []
         for pos, track in enumerate(self._track_list):
-            name_tokens = tokens(track.name)
-            artist_text = " ".join(self.artists[a].name for a in track.artist_ids)
-            self._folded_names.append(" ".join(name_tokens))
-            self._folded_artists.append(" ".join(tokens(artist_text)))
-            for tok in name_tokens:
-                self._name_index.setdefault(tok, set()).add(pos)
-            for tok in tokens(artist_text):
-                self._artist_index.setdefault(tok, set()).add(pos)
-            for tok in tokens(track.album.name):
-                self._album_index.setdefault(tok, set()).add(pos)
+            self._index_track(pos, track)
+
+    def _index_track(self, pos: int, track: Track) -> None:
+        name_tokens = tokens(track.name)
+        artist_text = " ".join(self.artists[a].name for a in track.artist_ids)
+        self._folded_names.append(" ".join(name_tokens))
+        self._folded_artists.append(" ".join(tokens(artist_text)))
+        for tok in name_tokens:
+            self._name_index.setdefault(tok, set()).add(pos)
+        for tok in tokens(artist_text):
+            self._artist_index.setdefault(tok, set()).add(pos)
+        for tok in tokens(track.album.name):
+            self._album_index.setdefault(tok, set()).add(pos)
+
+    # --- real tracks from a file (SANDBOX_CATALOG) --------------------------------------
+    def add_spotify_track(self, obj: Any) -> Track:
+        """Add one Spotify Web API track object; ``ValueError`` naming the field when it is not one."""
+        values = spotify_track_fields(obj)
+        track_id = values["id"]
+        if track_id in self.tracks:
+            raise ValueError(f"track id {track_id} is already in the catalog")
+        artists = [self._known_artist(artist_id, name) for artist_id, name in values["artists"]]
+        album_artists = [self._known_artist(artist_id, name) for artist_id, name in values["album_artists"]]
+        rng = random.Random(f"nowplaying-catalog-extra:{track_id}")
+        album = Album(
+            id=values["album_id"],
+            name=values["album_name"],
+            album_type=values["album_type"],
+            release_date=values["release_date"],
+            total_tracks=values["total_tracks"],
+            artist_ids=tuple(a.id for a in (album_artists or artists[:1])),
+        )
+        track = Track(
+            id=track_id,
+            name=values["name"],
+            artist_ids=tuple(a.id for a in artists),
+            album=album,
+            duration_ms=values["duration_ms"],
+            popularity=values["popularity"],
+            explicit=values["explicit"],
+            track_number=values["track_number"],
+            isrc=values["isrc"] or f"ZZ{rng.choice(('UM7', 'SM1', 'AT2'))}{rng.randint(0, 9_999_999):07d}",
+            song_index=None,
+            variant="extra",
+            features={},
+            reccobeats_id=None,
+        )
+        track.features = self._features("original", None, track.duration_ms, rng)
+        track.reccobeats_id = reccobeats_id_or_none(rng)
+        self.tracks[track.id] = track
+        self._track_list.append(track)
+        self._index_track(len(self._track_list) - 1, track)
+        self.extra_tracks += 1
+        return track
+
+    def _known_artist(self, artist_id: str, name: str) -> Artist:
+        found = self.artists.get(artist_id)
+        if found is not None:
+            return found
+        rng = random.Random(f"nowplaying-catalog-extra-artist:{artist_id}")
+        artist = Artist(artist_id, name, (), rng.randint(15, 90), int(rng.paretovariate(1.2) * 5000))
+        self.artists[artist_id] = artist
+        return artist
+
+    def load_spotify_tracks(self, path: Path) -> None:
+        """Add the track objects of a JSON Lines file; a malformed line is recorded in
+        ``extra_errors`` (``path:line: reason``) and skipped, the rest loads."""
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                if not raw.strip():
+                    continue
+                try:
+                    obj = json.loads(raw)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    self.extra_errors.append(f"{path}:{number}: not JSON: {exc}")
+                    continue
+                try:
+                    self.add_spotify_track(obj)
+                except ValueError as exc:
+                    self.extra_errors.append(f"{path}:{number}: {exc}")
 
     # --- lookups ------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -912,7 +987,7 @@ class Catalog:
                 y_low, y_high = int(low), int(high or low)
             except ValueError:
                 return []
-            candidates = {i for i in candidates if y_low <= int(self._track_list[i].album.release_date[:4]) <= y_high}
+            candidates = {i for i in candidates if y_low <= _year(self._track_list[i].album.release_date) <= y_high}
         want_name = " ".join(tokens(parsed.get("track", "") or parsed.get("free", "")))
         want_artist = " ".join(tokens(parsed.get("artist", "")))
         qhash = int.from_bytes(hashlib.blake2b(query.encode(), digest_size=4).digest(), "big")
@@ -952,7 +1027,120 @@ def parse_search_query(query: str) -> dict[str, str]:
     return out
 
 
+def _year(release_date: str) -> int:
+    head = release_date[:4]
+    return int(head) if head.isdigit() else 0
+
+
+_RELEASE_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def _str(obj: Mapping[str, Any], name: str, where: str = "", *, required: bool = True) -> str:
+    value = obj.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ValueError(f"field '{where}{name}' must be a non-empty string")
+    return value
+
+
+def _int_field(obj: Mapping[str, Any], name: str, default: int, low: int, high: int, where: str = "") -> int:
+    value = obj.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"field '{where}{name}' must be an integer from {low} to {high}")
+    return value
+
+
+def _spotify_id(obj: Mapping[str, Any], name: str, where: str = "") -> str:
+    value = obj.get(name)
+    if not isinstance(value, str) or not SPOTIFY_ID_RE.match(value):
+        raise ValueError(f"field '{where}{name}' is not a Spotify id: {str(value)[:40]!r}")
+    return value
+
+
+def _artist_pairs(value: Any, where: str) -> list[tuple[str, str]]:
+    if not isinstance(value, list):
+        raise ValueError(f"field '{where}' must be a list of artist objects")
+    pairs = []
+    for index, artist in enumerate(value):
+        at = f"{where}[{index}]."
+        if not isinstance(artist, Mapping):
+            raise ValueError(f"field '{where}[{index}]' must be an artist object")
+        pairs.append((_spotify_id(artist, "id", at), _str(artist, "name", at)))
+    return pairs
+
+
+def spotify_track_fields(obj: Any) -> dict[str, Any]:
+    """The fields the catalog keeps from a Spotify TrackObject (the Web API's shape); ``ValueError``
+    naming the field that is missing or wrong."""
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"a track must be a JSON object, got {type(obj).__name__}")
+    if obj.get("type", "track") != "track":
+        raise ValueError(f"field 'type' must be 'track', got {str(obj.get('type'))[:40]!r}")
+    artists = _artist_pairs(obj.get("artists"), "artists")
+    if not artists:
+        raise ValueError("field 'artists' is empty")
+    album = obj.get("album")
+    if not isinstance(album, Mapping):
+        raise ValueError("field 'album' must be an album object")
+    release_date = _str(album, "release_date", "album.", required=False)
+    if release_date and not _RELEASE_DATE_RE.match(release_date):
+        raise ValueError(f"field 'album.release_date' is not YYYY[-MM[-DD]]: {release_date[:40]!r}")
+    explicit = obj.get("explicit", False)
+    if not isinstance(explicit, bool):
+        raise ValueError("field 'explicit' must be a boolean")
+    external = obj.get("external_ids") or {}
+    if not isinstance(external, Mapping):
+        raise ValueError("field 'external_ids' must be an object")
+    isrc = external.get("isrc") or ""
+    if not isinstance(isrc, str):
+        raise ValueError("field 'external_ids.isrc' must be a string")
+    return {
+        "id": _spotify_id(obj, "id"),
+        "name": _str(obj, "name"),
+        "artists": artists,
+        "album_id": _spotify_id(album, "id", "album."),
+        "album_name": _str(album, "name", "album.", required=False),
+        "album_type": _str(album, "album_type", "album.", required=False) or "album",
+        "release_date": release_date or "1970-01-01",
+        "total_tracks": _int_field(album, "total_tracks", 1, 1, 10_000, "album."),
+        "album_artists": _artist_pairs(album.get("artists") or [], "album.artists"),
+        "duration_ms": _int_field(obj, "duration_ms", 0, 0, 2**31 - 1) or 1,
+        "popularity": _int_field(obj, "popularity", 0, 0, 100),
+        "explicit": explicit,
+        "track_number": _int_field(obj, "track_number", 1, 0, 10_000),
+        "isrc": isrc,
+    }
+
+
+def get_catalog(seed: int = 42, extra: str | Path | None = None) -> Catalog:
+    """The catalog for a seed, built once per process; ``extra``: a JSON Lines file of Spotify track
+    objects added to it (``FileNotFoundError`` when it does not exist)."""
+    if not extra:
+        return _catalog(seed, None, 0, 0)
+    path = Path(extra).expanduser().resolve()
+    stat = path.stat()
+    return _catalog(seed, str(path), stat.st_mtime_ns, stat.st_size)
+
+
 @lru_cache(maxsize=4)
-def get_catalog(seed: int = 42) -> Catalog:
-    """The catalog for a seed, built once per process."""
-    return Catalog(seed)
+def _catalog(seed: int, extra: str | None, mtime_ns: int, size: int) -> Catalog:
+    catalog = Catalog(seed)
+    if extra is not None:
+        catalog.load_spotify_tracks(Path(extra))
+    return catalog
+
+
+def reccobeats_id_or_none(rng: random.Random) -> str | None:
+    """A ReccoBeats UUID for most tracks; about 12% have none, as on the real service."""
+    if rng.random() >= 0.88:
+        return None
+    return "%08x-%04x-%04x-%04x-%012x" % (  # noqa: UP031
+        rng.getrandbits(32),
+        rng.getrandbits(16),
+        0x4000 | rng.getrandbits(12),
+        0x8000 | rng.getrandbits(14),
+        rng.getrandbits(48),
+    )

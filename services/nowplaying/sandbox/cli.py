@@ -19,6 +19,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--faults", default=None, help="fault spec, e.g. 'spotify:429:0.1,x:503:n2'")
     parser.add_argument("--posts-per-minute", type=float, default=None, help="live posts per minute")
     parser.add_argument("--initial-posts", type=int, default=None, help="posts present at start")
+    parser.add_argument(
+        "--catalog", default=None, help="JSON Lines file of Spotify track objects to add (default SANDBOX_CATALOG)"
+    )
     parser.add_argument("--dump", type=int, metavar="N", default=None, help="write N corpus posts as JSONL and exit")
     parser.add_argument("--out", default="-", help="file for --dump (default: stdout)")
     parser.set_defaults(handler=_run)
@@ -27,6 +30,7 @@ def register(sub: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
     import sys
+    from pathlib import Path
 
     from nowplaying.common.config import get_settings
     from nowplaying.sandbox.faults import FaultSpecError, parse_fault_spec
@@ -46,7 +50,12 @@ def _run(args: argparse.Namespace) -> int:
         overrides["posts_per_minute"] = args.posts_per_minute
     if args.initial_posts is not None:
         overrides["initial_posts"] = args.initial_posts
+    if args.catalog is not None:
+        overrides["catalog_file"] = args.catalog
     config = config_from_settings(settings, **overrides)
+    if config.catalog_file and not Path(config.catalog_file).expanduser().is_file():
+        print(f"error: SANDBOX_CATALOG: {config.catalog_file} is not a readable file", file=sys.stderr)
+        return 2
     try:
         parse_fault_spec(config.faults)
     except FaultSpecError as exc:

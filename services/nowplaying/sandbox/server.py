@@ -61,6 +61,7 @@ def config_from_settings(settings: Settings, **overrides: Any) -> SandboxConfig:
         "posts_per_minute": settings.sandbox_posts_per_minute,
         "initial_posts": settings.sandbox_initial_posts,
         "faults": settings.sandbox_faults,
+        "catalog_file": str(settings.sandbox_catalog) if settings.sandbox_catalog else None,
         "x_bearer_tokens": tuple(x_tokens),
         "spotify_clients": tuple(clients),
         "bluesky_logins": tuple(logins),
@@ -106,6 +107,8 @@ class SandboxServer:
 
     def __init__(self, config: SandboxConfig, clock: Callable[[], float] | None = None) -> None:
         self.state = SandboxState(config, clock) if clock is not None else SandboxState(config)
+        for problem in self.state.catalog.extra_errors:
+            log.warning("sandbox_catalog_line_skipped", error=problem)
         self.app = build_app(self.state)
         self._runner: web.AppRunner | None = None
         self.host = ""
@@ -231,9 +234,21 @@ async def serve(config: SandboxConfig, host: str, port: int, announce: Callable[
     server = SandboxServer(config)
     base = await server.start(host, port)
     announce(f"nowplaying sandbox (seed {config.seed}, Spotify Development Mode {'on' if config.dev_mode else 'off'})")
+    catalog = server.state.catalog
+    if config.catalog_file:
+        announce(f"SANDBOX_CATALOG {config.catalog_file}: {catalog.extra_tracks} tracks added")
+        for problem in catalog.extra_errors:
+            announce(f"SANDBOX_CATALOG line skipped: {problem}")
     for name, url in base_urls(base).items():
         announce(f"{name}={url}")
-    log.info("sandbox_started", base_url=base, seed=config.seed, initial_posts=config.initial_posts)
+    log.info(
+        "sandbox_started",
+        base_url=base,
+        seed=config.seed,
+        initial_posts=config.initial_posts,
+        catalog_extra_tracks=catalog.extra_tracks,
+        catalog_file_errors=len(catalog.extra_errors),
+    )
     try:
         await asyncio.Event().wait()
     finally:

@@ -164,7 +164,7 @@ def track_object(base: str, catalog: Catalog, track: Track, dev_mode: bool, mark
         "images": [{"url": f"https://i.scdn.co/image/ab67616d0000b273{album.id.lower()}", "height": 640, "width": 640}],
         "name": album.name,
         "release_date": album.release_date,
-        "release_date_precision": "day",
+        "release_date_precision": {4: "year", 7: "month"}.get(len(album.release_date), "day"),
         "type": "album",
         "uri": f"spotify:album:{album.id}",
         "artists": [artist_simple(base, catalog.artists[a]) for a in album.artist_ids],

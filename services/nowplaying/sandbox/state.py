@@ -38,6 +38,7 @@ class SandboxConfig:
     posts_per_minute: float = 60.0
     initial_posts: int = 500
     faults: str = ""
+    catalog_file: str | None = None  # SANDBOX_CATALOG: Spotify track objects added to the catalog
     source_weights: dict[str, float] | None = None
     x_bearer_tokens: tuple[str, ...] = (DEFAULT_X_BEARER,)
     spotify_clients: tuple[tuple[str, str], ...] = (DEFAULT_SPOTIFY_CLIENT,)
@@ -216,11 +217,16 @@ class Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests: dict[str, Counter[str]] = {}
+        self.endpoints: dict[str, Counter[str]] = {}
         self.served: dict[str, Counter[str]] = {s: Counter() for s in SOURCES}
 
     def count(self, api: str, status: str) -> None:
         with self._lock:
             self.requests.setdefault(api, Counter())[status] += 1
+
+    def count_endpoint(self, api: str, endpoint: str) -> None:
+        with self._lock:
+            self.endpoints.setdefault(api, Counter())[endpoint] += 1
 
     def serve(self, source: str, post_ids: list[str]) -> None:
         with self._lock:
@@ -229,6 +235,7 @@ class Stats:
     def clear(self) -> None:
         with self._lock:
             self.requests = {}
+            self.endpoints = {}
             self.served = {s: Counter() for s in SOURCES}
 
 
@@ -238,7 +245,7 @@ class SandboxState:
     def __init__(self, config: SandboxConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.clock = clock
-        self.catalog: Catalog = get_catalog(config.seed)
+        self.catalog: Catalog = get_catalog(config.seed, config.catalog_file)
         self.faults = FaultSet(config.seed)
         self.stats = Stats()
         self.lock = threading.RLock()

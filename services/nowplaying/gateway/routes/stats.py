@@ -11,6 +11,7 @@ from nowplaying.common.config import Settings
 from nowplaying.gateway.aggregate import (
     FEATURE_DOMAINS,
     STAT_METRICS,
+    check_day,
     day_groups,
     day_range,
     group_rows,
@@ -36,7 +37,7 @@ assert set(FeatureName.__args__) == set(FEATURE_DOMAINS)  # type: ignore[attr-de
 
 
 def resolve_days(context: Context, start: date | None, end: date | None) -> list[date]:
-    last = end if end is not None else context.clock().astimezone(UTC).date()
+    last = check_day("end", end) if end is not None else context.clock().astimezone(UTC).date()
     first = start if start is not None else last - timedelta(days=DEFAULT_DAYS - 1)
     return day_range(first, last)
 

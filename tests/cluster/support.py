@@ -1,0 +1,139 @@
+"""The local cluster of `make cluster`, as the tests see it: kubectl, pods, bounded waits."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from nowplaying.common.config import PROJECT_ROOT
+
+SCRIPTS = PROJECT_ROOT / "scripts" / "cluster"
+STATE = Path(os.environ.get("CLUSTER_STATE", str(PROJECT_ROOT / ".local" / "cluster")))
+KUBECONFIG = STATE / "kubeconfig"
+SOCK = STATE / "run" / "containerd.sock"
+TAG = "0.1.0"
+
+
+def versions() -> dict[str, str]:
+    """The shell variables of scripts/cluster/versions.sh (with $CACHE etc. expanded by bash)."""
+    out = subprocess.run(
+        ["bash", "-c", f". {SCRIPTS / 'versions.sh'} && set -o posix && set"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    pairs = (line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return {k: v.strip("'") for k, v in pairs if re.fullmatch(r"[A-Z0-9_]+", k)}
+
+
+def kubectl_bin() -> str:
+    return str(Path(versions()["K8S_BIN"]) / "kubectl")
+
+
+def cannot_run_reason() -> str | None:
+    """Why this machine cannot run the local cluster, or None."""
+    if os.geteuid() != 0:
+        return "not root (the local cluster runs kubelet, containerd and changes iptables)"
+    cg = Path("/sys/fs/cgroup")
+    if not ((cg / "memory").is_dir() and (cg / "pids").is_dir()) and not (cg / "cgroup.controllers").is_file():
+        return "no usable cgroups under /sys/fs/cgroup"
+    return None
+
+
+def cluster_running() -> bool:
+    result = subprocess.run(["bash", str(SCRIPTS / "cluster.sh"), "status"], capture_output=True, text=True, timeout=60)
+    return result.returncode == 0
+
+
+def kubectl(*args: str, input: str | None = None, timeout: float = 120, check: bool = True) -> str:
+    result = subprocess.run(
+        [kubectl_bin(), "--kubeconfig", str(KUBECONFIG), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def get(kind: str, name: str, namespace: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(kubectl("-n", namespace, "get", kind, name, "-o", "json"))
+    return data
+
+
+def apply(namespace: str, *docs: dict[str, Any]) -> None:
+    kubectl("-n", namespace, "apply", "-f", "-", input=yaml.safe_dump_all(docs))
+
+
+def wait_until(what: str, timeout_s: float, probe: Any, interval: float = 1.0) -> Any:
+    """Call ``probe`` until it returns a truthy value; fail after ``timeout_s`` with ``what``."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {last!r})")
+
+
+def pod_phase(namespace: str, name: str) -> str:
+    out = kubectl("-n", namespace, "get", "pod", name, "-o", "jsonpath={.status.phase}", check=False)
+    return out.strip()
+
+
+def run_pod(
+    namespace: str,
+    name: str,
+    image: str,
+    *,
+    command: list[str] | None = None,
+    args: list[str] | None = None,
+    timeout_s: float = 180,
+    user: int = 10001,
+) -> str:
+    """Run a pod to completion; return its logs. Fails with the logs when the pod fails."""
+    container: dict[str, Any] = {
+        "name": "main",
+        "image": image,
+        "imagePullPolicy": "Never",
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "runAsNonRoot": True,
+            "runAsUser": user,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "resources": {"limits": {"memory": "1Gi"}},
+    }
+    if command is not None:
+        container["command"] = command
+    if args is not None:
+        container["args"] = args
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {"restartPolicy": "Never", "containers": [container], "automountServiceAccountToken": False},
+    }
+    apply(namespace, pod)
+    phase = wait_until(
+        f"pod {name} to finish",
+        timeout_s,
+        lambda: p if (p := pod_phase(namespace, name)) in ("Succeeded", "Failed") else None,
+    )
+    logs = kubectl("-n", namespace, "logs", name, check=False)
+    assert phase == "Succeeded", f"pod {name} {phase}:\n{logs}"
+    return logs
+
+
+def image(name: str) -> str:
+    return f"docker.io/library/{name}:{TAG}"
