@@ -60,20 +60,25 @@ def _load_hours(args: tuple[str, list[datetime], int, int]) -> int:
     return written
 
 
-def load(keyspace: str, plays: int, seed: int) -> float:
-    """Add ``plays`` plays spread evenly over the hours of DAYS; returns rows per second."""
-    hours = [datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(hours=h) for d in DAYS for h in range(24)]
-    per_hour = plays // len(hours)
-    shares = [(keyspace, hours[i::LOAD_PROCESSES], per_hour, seed) for i in range(LOAD_PROCESSES)]
+def load_hours(
+    keyspace: str, hours: list[datetime], per_hour: int, seed: int, processes: int = LOAD_PROCESSES
+) -> float:
+    """Add ``per_hour`` plays to each of ``hours`` from ``processes`` processes; returns rows per second."""
     started = time.perf_counter()
     done = 0
-    with multiprocessing.get_context("spawn").Pool(LOAD_PROCESSES) as pool:
-        for chunk in pool.imap_unordered(_load_hours, [(k, [h], p, s) for k, hs, p, s in shares for h in hs]):
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        for chunk in pool.imap_unordered(_load_hours, [(keyspace, [h], per_hour, seed) for h in hours]):
             done += chunk
             if done % (per_hour * 12) == 0:
                 rate = done / (time.perf_counter() - started)
                 progress(f"loaded {done:,} of {per_hour * len(hours):,} plays ({rate:,.0f}/s)")
     return done / (time.perf_counter() - started)
+
+
+def load(keyspace: str, plays: int, seed: int) -> float:
+    """Add ``plays`` plays spread evenly over the hours of DAYS; returns rows per second."""
+    hours = [datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(hours=h) for d in DAYS for h in range(24)]
+    return load_hours(keyspace, hours, plays // len(hours), seed)
 
 
 def run() -> list[Result]:

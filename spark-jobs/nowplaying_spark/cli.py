@@ -52,6 +52,17 @@ def _add_arguments(sub: Any, *, local: bool) -> None:
     parser.add_argument("--feature-artists", type=int, default=20, help="top artists with their own feature stats")
     parser.add_argument("--trending", type=int, default=50, help="trending rows per day")
     parser.add_argument("--trending-min-plays", type=int, default=3, help="plays a track needs to trend")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="recompute the period aggregates from every play (default: fold the buckets loaded since the last run)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("daily", "periods"),
+        default=None,
+        help="run only the daily tables (--days) or only the period aggregates (default: both)",
+    )
     if local:
         parser.add_argument("--master", default=None, help="Spark master (default: SPARK_MASTER)")
         add_loop_argument(parser)
@@ -83,6 +94,7 @@ def aggregate_command(args: argparse.Namespace, *, local: bool) -> int:
     from nowplaying.common.stage import run_loop, stage_run
 
     from nowplaying_spark.aggregate import AggregateParams, default_days, run_aggregate
+    from nowplaying_spark.periods import run_periods
     from nowplaying_spark.session import SparkSetupError, build_session
 
     settings = get_settings()
@@ -99,18 +111,32 @@ def aggregate_command(args: argparse.Namespace, *, local: bool) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
+    only = getattr(args, "only", None)
+
     def once() -> None:
         days = args.days or default_days()
         with stage_run("aggregate", session, settings) as run:
-            report = run_aggregate(spark, session, settings.cassandra_keyspace, days, params)
-            run.add_in(report.plays_read)
-            run.add_out(sum(report.rows_written.values()))
-            run.detail.update(days=[d.isoformat() for d in days], rows=report.rows_written)
-        print(
-            f"aggregated {', '.join(d.isoformat() for d in days)}: {report.plays_read} plays, "
-            + ", ".join(f"{table} {n}" for table, n in report.rows_written.items())
-            + f" ({report.seconds:.1f} s)"
-        )
+            if only != "periods":
+                report = run_aggregate(spark, session, settings.cassandra_keyspace, days, params)
+                run.add_in(report.plays_read)
+                run.add_out(sum(report.rows_written.values()))
+                run.detail.update(days=[d.isoformat() for d in days], rows=report.rows_written)
+                print(
+                    f"aggregated {', '.join(d.isoformat() for d in days)}: {report.plays_read} plays, "
+                    + ", ".join(f"{table} {n}" for table, n in report.rows_written.items())
+                    + f" ({report.seconds:.1f} s)"
+                )
+            if only != "daily":
+                folded = run_periods(spark, session, settings.cassandra_keyspace, top_n=args.top, full=args.full)
+                if only == "periods":  # otherwise the daily run counted the plays in
+                    run.add_in(folded.plays_read)
+                run.add_out(sum(folded.rows_written.values()))
+                run.detail.update(periods={"mode": folded.mode, "buckets": folded.buckets, "rows": folded.rows_written})
+                print(
+                    f"periods ({folded.mode}): {folded.buckets} buckets, {folded.plays_read} plays, "
+                    + ", ".join(f"{table} {n}" for table, n in folded.rows_written.items())
+                    + f" ({folded.seconds:.1f} s)"
+                )
 
     try:
         return run_loop(once, getattr(args, "loop", None), "aggregate")

@@ -266,7 +266,7 @@ def test_charts_show_top_tracks_artists_and_trending(tab: Tab, e2e_data: E2EData
     tab.shot("charts")
     # The week: its top track has at least the plays of the day's top track.
     page.locator("label.seg", has_text="Week").click()
-    page.wait_for_function("() => /The week ending/.test(document.querySelector('.results-line').textContent)")
+    page.wait_for_function("() => /The week of/.test(document.querySelector('.results-line').textContent)")
     _charts_settled(tab)
     week_top = _top_plays(tab)
     assert week_top >= top_plays
@@ -281,6 +281,104 @@ def test_charts_show_top_tracks_artists_and_trending(tab: Tab, e2e_data: E2EData
     page.locator("#tt-h ~ .panel-body table tbody tr a").first.click()
     page.wait_for_selector("ol.posts li")
     assert "#/track/" in page.url
+
+
+def _expected_top(rows: list[dict[str, str]]) -> tuple[str, int]:
+    counts = Counter(r["id_track"] for r in rows if r["id_track"])
+    track_id, plays = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    return next(r["name"] for r in rows if r["id_track"] == track_id), plays
+
+
+def test_charts_period_picker_shows_each_calendar_period(tab: Tab, e2e_data: E2EData) -> None:
+    page = tab.page
+    tab.go(f"#/charts?period=day&date={e2e_data.today.isoformat()}")
+    _charts_settled(tab)
+    assert _top_plays(tab) == _expected_top(e2e_data.today_rows)[1]
+    # All time: every play loaded; the same top track and count a plain count of the CSV rows gives.
+    page.locator("label.seg", has_text="All time").click()
+    page.wait_for_function("() => /All time/.test(document.querySelector('.results-line').textContent)")
+    _charts_settled(tab)
+    name, plays = _expected_top(e2e_data.rows)
+    first = page.locator("#tt-h ~ .panel-body table tbody tr").first
+    assert first.locator("a").inner_text() == name and _top_plays(tab) == plays
+    assert "period=all" in page.url
+    assert page.get_by_role("button", name="Previous period").is_disabled()
+    tab.shot("charts-all-time")
+    # The month containing today: between the day's and all time's counts.
+    page.locator("label.seg", has_text="Month").click()
+    month = e2e_data.today.strftime("%B %Y")
+    page.wait_for_function("m => document.querySelector('.results-line').textContent.includes(m)", arg=month)
+    _charts_settled(tab)
+    month_rows = [r for r in e2e_data.rows if r["created_at"][:7] == e2e_data.today.isoformat()[:7]]
+    assert _top_plays(tab) == _expected_top(month_rows)[1]
+    # The month before holds no plays when the data started this month: it says so in words.
+    page.get_by_role("button", name="Previous period").click()
+    page.wait_for_function("() => !document.querySelector('.panel-body[aria-busy]')")
+    if not any(r["created_at"][:7] < e2e_data.today.isoformat()[:7] for r in e2e_data.rows):
+        page.wait_for_selector("#tt-h ~ .panel-body .state.empty")
+        assert "No top tracks for" in page.locator("#tt-h ~ .panel-body .state.empty").inner_text()
+        tab.shot("charts-empty-month")
+    assert not tab.errors, tab.errors
+    assert not tab.console, tab.console
+
+
+def test_activity_view_shows_when_where_and_who(tab: Tab, e2e_data: E2EData) -> None:
+    page = tab.page
+    tab.go("#/charts?period=all")
+    page.wait_for_selector("#ac-h ~ .panel-body table.heatmap")
+    total = len(e2e_data.rows)
+    line = page.locator("#ac-h ~ .panel-body .results-line").inner_text()
+    assert line.startswith(f"{total:,} plays")
+    # The heatmap: 7 weekdays x 24 hours, its cells add up to every play.
+    assert page.locator("table.heatmap tbody tr").count() == 7
+    assert page.locator("table.heatmap tbody td.heat").count() == 168
+    cells = page.locator("table.heatmap tbody td.heat").all_inner_texts()
+    assert sum(int(c.replace(",", "")) for c in cells if c) == total
+    # By source: the sources of the loaded rows, with their counts.
+    sources = Counter(r["source"] for r in e2e_data.rows)
+    source_table = page.locator("h3", has_text="By source").locator("xpath=following-sibling::*[1]")
+    shown = {
+        row.locator("th").inner_text(): int(row.locator("td.num").first.inner_text().replace(",", ""))
+        for row in source_table.locator("tbody tr").all()
+    }
+    assert shown == dict(sources)
+    assert page.locator("h3", has_text="By language").count() == 1
+    assert page.locator("canvas[data-chart='activity-time']").count() == 1
+    page.locator("#activity").scroll_into_view_if_needed()
+    tab.shot("charts-activity")
+    assert not tab.errors, tab.errors
+    assert not tab.console, tab.console
+
+
+def test_home_states_how_fresh_the_numbers_are(
+    tab: Tab, e2e_data: E2EData, cassandra_session: Any, cassandra_settings: Any
+) -> None:
+    page = tab.page
+    tab.go("")
+    page.wait_for_selector("[data-freshness]")
+    assert page.locator("[data-age='play']").inner_text() not in ("", "none yet")
+    assert page.locator("[data-age='aggregate']").inner_text() not in ("", "none yet")
+    # Before the first aggregate: the numbers say they are still computing, never "0 of 0".
+    keyspace = cassandra_settings.cassandra_keyspace
+    saved = cassandra_session.execute(f"SELECT * FROM {keyspace}.agg_checkpoints WHERE engine = 'periods'").one()
+    cassandra_session.execute(f"DELETE FROM {keyspace}.agg_checkpoints WHERE engine = 'periods'")
+    try:
+        tab.go("#/data")
+        tab.go("")
+        page.wait_for_selector("text=Still computing")
+        assert page.locator("[data-age='aggregate']").inner_text() == "none yet"
+        assert "0 of 0" not in page.locator("#today-h ~ .panel-body").inner_text()
+        tab.shot("home-still-computing")
+    finally:
+        columns = saved._fields
+        marks = ", ".join("?" for _ in columns)
+        cassandra_session.execute(
+            cassandra_session.prepare(
+                f"INSERT INTO {keyspace}.agg_checkpoints ({', '.join(columns)}) VALUES ({marks})"
+            ),
+            tuple(saved),
+        )
+    assert not tab.errors, tab.errors
 
 
 def test_phone_sized_pages_and_keyboard_navigation(phone: Tab, e2e_data: E2EData) -> None:

@@ -220,7 +220,9 @@ def enriched_rows(
                 "match_confidence": f"{rng.uniform(0.8, 1.0):.3f}",
                 "features_source": track.features_source,
             }
-        row.update(source=source, post_id=post_id, author_id=author, **extra, is_bot="true" if is_bot else "false")
+        lang = ("en", "es", "")[index % 3]  # no rng draw: the other columns stay what they were
+        row.update(source=source, post_id=post_id, author_id=author, **extra, is_bot="true" if is_bot else "false",
+                   lang=lang)  # fmt: skip
         # which reading matched: derived from the index (no draw from rng: the stream stays as it was)
         matched_reading = track is not None and row["match_method"] != "link"
         row["match_candidate"] = str(index % 3) if matched_reading else ""

@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from nowplaying.common.models import AUDIO_FEATURES, ENRICHED_CSV_COLUMNS, LEGACY_CSV_COLUMNS
+from cassandra.query import UNSET_VALUE
+from nowplaying.common.models import (
+    AUDIO_FEATURES,
+    ENRICHED_CSV_COLUMNS,
+    LEGACY_CSV_COLUMNS,
+    PRE_LANG_CSV_COLUMNS,
+)
 from nowplaying.loader.reader import Header, iter_lines, read_header, split_ranges
 from nowplaying.loader.rows import (
     HeaderError,
@@ -103,26 +109,49 @@ def test_bad_values_are_refused_naming_the_column(overrides: dict[str, str], mes
 
 
 def test_wrong_column_count_is_refused() -> None:
-    with pytest.raises(RowError, match=r"record has 32 columns, the header has 33"):
+    n = len(ENRICHED_CSV_COLUMNS)
+    with pytest.raises(RowError, match=f"record has {n - 1} columns, the header has {n}"):
         parse_play(_fields(_row())[:-1])
 
 
 def test_files_from_before_the_match_reading_columns_still_load(tmp_path: Path) -> None:
-    """A CSV written before match_candidate/match_rule (31 columns) is read with those empty."""
+    """A CSV written before match_candidate/match_rule (31 columns) is read with those (and lang) empty."""
     row = _row(match_candidate="2", match_rule="swapped_order")
     play = parse_play(_fields(row))
     assert (play.match_candidate, play.match_rule) == (2, "swapped_order")
     legacy = parse_play(_fields(row)[: len(LEGACY_CSV_COLUMNS)], len(LEGACY_CSV_COLUMNS))
-    assert (legacy.match_candidate, legacy.match_rule) == (None, None)
+    assert (legacy.match_candidate, legacy.match_rule, legacy.lang) == (None, None, None)
     assert legacy.post_id == play.post_id and legacy.track_id == play.track_id
     old = tmp_path / "old.csv"
     old.write_text(",".join(LEGACY_CSV_COLUMNS) + "\n")
     assert read_header(old) == Header(len(",".join(LEGACY_CSV_COLUMNS)) + 1, len(LEGACY_CSV_COLUMNS))
-    # a record of a current file that is two columns short is refused, not read as an older record
-    with pytest.raises(RowError, match="record has 31 columns, the header has 33"):
-        parse_play(_fields(row)[: len(LEGACY_CSV_COLUMNS)], len(ENRICHED_CSV_COLUMNS))
+    # a record of a current file that is short is refused, not read as an older record
+    n = len(ENRICHED_CSV_COLUMNS)
+    with pytest.raises(RowError, match=f"record has 31 columns, the header has {n}"):
+        parse_play(_fields(row)[: len(LEGACY_CSV_COLUMNS)], n)
     with pytest.raises(RowError, match="column 'match_candidate' is not an integer"):
         parse_play(_fields(_row(match_candidate="first")))
+
+
+def test_files_from_before_the_lang_column_still_load(tmp_path: Path) -> None:
+    """A CSV written before `lang` (33 columns, up to match_rule) is read with lang empty."""
+    assert len(PRE_LANG_CSV_COLUMNS) == 33 and len(LEGACY_CSV_COLUMNS) == 31
+    row = _row(lang="pt", match_candidate="1", match_rule="swapped_order")
+    fields = _fields(row)
+    play = parse_play(fields)
+    assert play.lang == "pt"
+    old = tmp_path / "pre_lang.csv"
+    old.write_text(",".join(PRE_LANG_CSV_COLUMNS) + "\n")
+    header = read_header(old)
+    assert header == Header(len(",".join(PRE_LANG_CSV_COLUMNS)) + 1, 33)
+    pre_lang = parse_play(fields[:33], header.columns)
+    assert pre_lang.lang is None
+    assert (pre_lang.match_candidate, pre_lang.match_rule, pre_lang.post_id) == (1, "swapped_order", play.post_id)
+    with pytest.raises(RowError, match="record has 32 columns, the header has 33"):
+        parse_play(fields[:32], header.columns)
+    # the unset lang is not written as a null (no tombstone)
+    assert plays_by_hour_values(pre_lang)[-1] is UNSET_VALUE
+    assert plays_by_hour_values(play)[-1] == "pt"
 
 
 def test_timestamps_are_truncated_to_cassandra_milliseconds() -> None:

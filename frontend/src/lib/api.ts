@@ -51,6 +51,11 @@ export interface Play {
   tempo: number | null;
   time_signature: number | null;
   mode: number | null;
+  /** Which reading of the post matched (its index in the cleaner's candidates), and that reading's rule. */
+  match_candidate?: number | null;
+  match_rule?: string | null;
+  /** The post's language, when the source gave one. */
+  lang?: string | null;
 }
 
 export interface Page<T> {
@@ -123,11 +128,36 @@ export interface TrendingTrack {
   score: number;
 }
 
+export type PeriodKind = "day" | "week" | "month" | "year" | "all";
+
 export interface Chart<T> {
   day: string;
   days?: number;
   audience?: Audience;
+  /** Present when asked for a period: its kind, key and first and last day (null for all time). */
+  period?: PeriodKind;
+  period_key?: string;
+  start?: string | null;
+  end?: string | null;
   items: T[];
+}
+
+export interface ActivityCount {
+  plays: number;
+  people: number;
+  bots: number;
+}
+
+export interface Activity {
+  period: PeriodKind;
+  period_key: string;
+  start: string | null;
+  end: string | null;
+  totals: ActivityCount;
+  heatmap: (ActivityCount & { weekday: number; hour: number })[];
+  by_source: (ActivityCount & { value: string })[];
+  by_lang: (ActivityCount & { value: string })[];
+  over_time: (ActivityCount & { at: string })[];
 }
 
 export type GroupBy = "track" | "artist" | "day";
@@ -185,8 +215,18 @@ export interface CronJobStatus {
   last_success: string | null;
 }
 
+export interface Freshness {
+  newest_play_at: string | null;
+  newest_play_age_s: number | null;
+  newest_aggregate_at: string | null;
+  newest_aggregate_age_s: number | null;
+  aggregates_ready: boolean;
+  aggregate_running: boolean;
+}
+
 export interface Status {
   stages: StageStatus[];
+  freshness?: Freshness;
   cronjobs?: CronJobStatus[];
 }
 
@@ -242,6 +282,7 @@ export interface Api {
   topTracks(params: Params, signal?: AbortSignal): Promise<Chart<TopTrack>>;
   topArtists(params: Params, signal?: AbortSignal): Promise<Chart<TopArtist>>;
   trending(params: Params, signal?: AbortSignal): Promise<Chart<TrendingTrack>>;
+  activity(params: Params, signal?: AbortSignal): Promise<Activity>;
   stats(params: Params, signal?: AbortSignal): Promise<Stats>;
   distribution(params: Params, signal?: AbortSignal): Promise<Distribution>;
   summary(params: Params, signal?: AbortSignal): Promise<Summary>;
@@ -279,6 +320,7 @@ export function createApi(fetchFn: FetchLike, base = ""): Api {
     topTracks: (params, signal) => get<Chart<TopTrack>>("/api/charts/top-tracks", params, signal),
     topArtists: (params, signal) => get<Chart<TopArtist>>("/api/charts/top-artists", params, signal),
     trending: (params, signal) => get<Chart<TrendingTrack>>("/api/charts/trending", params, signal),
+    activity: (params, signal) => get<Activity>("/api/activity", params, signal),
     stats: (params, signal) => get<Stats>("/api/stats", params, signal),
     distribution: (params, signal) => get<Distribution>("/api/stats/distribution", params, signal),
     summary: (params, signal) => get<Summary>("/api/summary", params, signal),

@@ -1,11 +1,13 @@
-// Charts: the top tracks and artists of a day or a week (plays and unique listeners), and what is
-// trending, from the daily aggregates.
+// Charts: the top tracks and artists of a UTC day, week, month, year or all time (plays and unique
+// listeners) from the period aggregates, the listening activity of the same period, and what is
+// trending on the day.
 
-import type { Audience, TopArtist, TopTrack, TrendingTrack } from "../lib/api";
+import type { Activity, Audience, PeriodKind, TopArtist, TopTrack, TrendingTrack } from "../lib/api";
 import { shortLabel } from "../lib/builder";
 import { type AnyChart, barsConfig } from "../lib/chart";
 import { empty, errorBox, h, isAbort, loading, messageOf, replace } from "../lib/dom";
-import { artistsText, formatNumber, isDay, shiftDay, utcDay } from "../lib/format";
+import { artistsText, formatNumber, isDay, utcDay } from "../lib/format";
+import { isLatest, isPeriod, PERIODS, periodLabel, shiftPeriod, WEEKDAYS } from "../lib/periods";
 import { buildHash, type Route, trackHash } from "../lib/router";
 import { type Ctx, Latest, Scope, type View } from "./view";
 
@@ -124,25 +126,91 @@ function trendingTable(items: TrendingTrack[]): HTMLElement {
   );
 }
 
+function heatmap(value: Activity): HTMLElement {
+  const most = Math.max(1, ...value.heatmap.map((c) => c.plays));
+  const cell = new Map(value.heatmap.map((c) => [`${c.weekday}-${c.hour}`, c]));
+  const hours = Array.from({ length: 24 }, (_, hour) => hour);
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "heatmap", "aria-label": "Plays by weekday and UTC hour" },
+      h("thead", null, h("tr", null, h("th", { scope: "col" }, ""), hours.map((hour) => h("th", { scope: "col" }, String(hour).padStart(2, "0"))))),
+      h(
+        "tbody",
+        null,
+        WEEKDAYS.map((name, index) =>
+          h(
+            "tr",
+            null,
+            h("th", { scope: "row" }, name),
+            hours.map((hour) => {
+              const c = cell.get(`${index + 1}-${hour}`);
+              const plays = c?.plays ?? 0;
+              const level = plays === 0 ? 0 : Math.ceil((plays / most) * 5);
+              return h(
+                "td",
+                { class: `heat heat-${level}`, title: `${name} ${String(hour).padStart(2, "0")}:00 UTC: ${plays} plays (${c?.people ?? 0} people, ${c?.bots ?? 0} bots)` },
+                plays ? formatNumber(plays) : "",
+              );
+            }),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function shareTable(items: Activity["by_source"], what: string, total: number): HTMLElement {
+  if (items.length === 0) return empty(`No ${what.toLowerCase()} known.`);
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "grid" },
+      h("thead", null, h("tr", null, h("th", { scope: "col" }, what), h("th", { scope: "col", class: "num" }, "Plays"), h("th", { scope: "col", class: "num" }, "People"), h("th", { scope: "col", class: "num" }, "Bots"), h("th", { scope: "col" }, "Share"))),
+      h(
+        "tbody",
+        null,
+        items.map((i) =>
+          h(
+            "tr",
+            null,
+            h("th", { scope: "row" }, i.value || "unknown"),
+            h("td", { class: "num" }, formatNumber(i.plays)),
+            h("td", { class: "num" }, formatNumber(i.people)),
+            h("td", { class: "num" }, formatNumber(i.bots)),
+            h("td", null, h("progress", { max: total, value: i.plays, "aria-label": `${i.value || "unknown"}: share of plays` })),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 export function chartsPage(route: Route, ctx: Ctx): View {
   const scope = new Scope();
   const latest = new Latest(scope);
   const today = utcDay(ctx.now());
-  let day = isDay(route.params.get("day")) ? (route.params.get("day") as string) : today;
-  let days: 1 | 7 = route.params.get("days") === "7" ? 7 : 1;
+  const asked = route.params.get("date") ?? route.params.get("day");
+  let day = isDay(asked) ? asked : today;
+  const askedPeriod = route.params.get("period");
+  let period: PeriodKind = isPeriod(askedPeriod) ? askedPeriod : route.params.get("days") === "7" ? "week" : "day";
   let audience: Audience = AUDIENCES.find(([a]) => a === route.params.get("audience"))?.[0] ?? "all";
 
   const dayIn = h("input", { type: "date", id: "c-day", max: today, value: day });
-  const prevBtn = h("button", { type: "button", class: "btn", "aria-label": "Previous day" }, "←");
-  const nextBtn = h("button", { type: "button", class: "btn", "aria-label": "Next day" }, "→");
-  const spanRadios = ([1, 7] as const).map((n) => {
-    const input = h("input", { type: "radio", name: "days", id: `days-${n}`, value: String(n) });
-    input.checked = n === days;
+  const prevBtn = h("button", { type: "button", class: "btn", "aria-label": "Previous period" }, "←");
+  const nextBtn = h("button", { type: "button", class: "btn", "aria-label": "Next period" }, "→");
+  const periodRadios = PERIODS.map(([kind, label]) => {
+    const input = h("input", { type: "radio", name: "period", id: `period-${kind}`, value: kind });
+    input.checked = kind === period;
     input.addEventListener("change", () => {
-      days = n;
+      period = kind;
       void load();
     });
-    return h("label", { class: "seg", for: `days-${n}` }, input, n === 1 ? "Day" : "Week");
+    return h("label", { class: "seg", for: `period-${kind}` }, input, label);
   });
   const audienceSel = h("select", { id: "c-audience" }, AUDIENCES.map(([a, label]) => h("option", { value: a }, label)));
   audienceSel.value = audience;
@@ -154,11 +222,12 @@ export function chartsPage(route: Route, ctx: Ctx): View {
     }
   });
   prevBtn.addEventListener("click", () => {
-    day = shiftDay(day, -1);
+    day = shiftPeriod(period, day, -1);
     void load();
   });
   nextBtn.addEventListener("click", () => {
-    if (day < today) day = shiftDay(day, 1);
+    const next = shiftPeriod(period, day, 1);
+    day = next > today ? today : next;
     void load();
   });
   audienceSel.addEventListener("change", () => {
@@ -170,26 +239,30 @@ export function chartsPage(route: Route, ctx: Ctx): View {
   const tracks: Section = { body: h("div", { class: "panel-body" }), chart: null };
   const artists: Section = { body: h("div", { class: "panel-body" }), chart: null };
   const trending: Section = { body: h("div", { class: "panel-body" }), chart: null };
+  const activity: Section = { body: h("div", { class: "panel-body" }), chart: null };
+  let shown = periodLabel(period, day);
 
   function emptyDay(what: string): HTMLElement {
     const box = empty(
-      `No ${what} for ${days === 7 ? `the week ending ${day}` : day}.`,
-      "Charts come from the daily aggregates, computed by the Spark job once the day's plays are loaded.",
+      `No ${what} for ${shown}.`,
+      "Charts come from the period aggregates, which the Spark job folds in as plays are loaded.",
     );
-    box.append(
-      h(
-        "button",
-        {
-          type: "button",
-          class: "btn",
-          onclick: () => {
-            day = shiftDay(day, -1);
-            void load();
+    if (period !== "all") {
+      box.append(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn",
+            onclick: () => {
+              day = shiftPeriod(period, day, -1);
+              void load();
+            },
           },
-        },
-        "Show the day before",
-      ),
-    );
+          `Show the ${period} before`,
+        ),
+      );
+    }
     return box;
   }
 
@@ -213,26 +286,34 @@ export function chartsPage(route: Route, ctx: Ctx): View {
   async function load(): Promise<void> {
     const signal = latest.next();
     dayIn.value = day;
-    nextBtn.disabled = day >= today;
-    history.replaceState(null, "", buildHash("charts", new URLSearchParams({ day, days: String(days), audience })));
-    heading.textContent = days === 7 ? `The week ending ${day} (UTC)` : `${day} (UTC)`;
-    for (const s of [tracks, artists, trending]) {
+    nextBtn.disabled = isLatest(period, day, today);
+    prevBtn.disabled = period === "all";
+    dayIn.disabled = period === "all";
+    history.replaceState(null, "", buildHash("charts", new URLSearchParams({ period, date: day, audience })));
+    shown = periodLabel(period, day);
+    heading.textContent = `${shown[0]?.toUpperCase() ?? ""}${shown.slice(1)} (UTC)`;
+    for (const s of [tracks, artists, trending, activity]) {
       if (!s.chart && !s.body.querySelector("table")) replace(s.body, loading("the chart"));
       s.body.setAttribute("aria-busy", "true");
     }
-    const params = { day, days, audience, limit: LIMIT };
+    const params = { period, date: day, audience, limit: LIMIT };
     const settle = <T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> =>
       promise.then(
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
       );
-    const [t, a, tr] = await Promise.all([
+    const [t, a, tr, act] = await Promise.all([
       settle(ctx.api.topTracks(params, signal)),
       settle(ctx.api.topArtists(params, signal)),
       settle(ctx.api.trending({ day, limit: LIMIT }, signal)),
+      settle(ctx.api.activity({ period, date: day }, signal)),
     ]);
     if (signal.aborted) return;
-    for (const s of [tracks, artists, trending]) s.body.removeAttribute("aria-busy");
+    for (const s of [tracks, artists, trending, activity]) s.body.removeAttribute("aria-busy");
+    if (t.ok) {
+      shown = periodLabel(period, day, t.value.start, t.value.end);
+      heading.textContent = `${shown[0]?.toUpperCase() ?? ""}${shown.slice(1)} (UTC)`;
+    }
 
     const fail = (section: Section, what: string, error: unknown): void => {
       if (isAbort(error)) return;
@@ -264,6 +345,40 @@ export function chartsPage(route: Route, ctx: Ctx): View {
     else if (tr.value.items.length === 0) {
       replace(trending.body, empty(`Nothing trending on ${day}.`, "A track trends when it is played far more than in the 7 days before."));
     } else replace(trending.body, trendingTable(tr.value.items));
+    if (!act.ok) fail(activity, "listening activity", act.error);
+    else if (act.value.totals.plays === 0) {
+      scope.drop(activity.chart);
+      activity.chart = null;
+      replace(activity.body, empty(`No plays in ${shown}.`, "Activity counts every play, matched or not, once the Spark job has folded it in."));
+    } else showActivity(act.value);
+  }
+
+  function showActivity(value: Activity): void {
+    scope.drop(activity.chart);
+    const canvas = h("canvas", { role: "img", "aria-label": "Plays by people and by bots over time", "data-chart": "activity-time" });
+    replace(
+      activity.body,
+      h(
+        "p",
+        { class: "results-line" },
+        `${formatNumber(value.totals.plays)} plays: ${formatNumber(value.totals.people)} by people, ${formatNumber(value.totals.bots)} by bots.`,
+      ),
+      h("h3", null, "When: hour of day (UTC) × weekday"),
+      heatmap(value),
+      h("h3", null, "People and bots over time"),
+      h("div", { class: "chart-box short" }, canvas),
+      h("div", { class: "two-col" }, h("div", null, h("h3", null, "By source"), shareTable(value.by_source, "Source", value.totals.plays)), h("div", null, h("h3", null, "By language"), shareTable(value.by_lang, "Language", value.totals.plays))),
+    );
+    activity.chart = scope.chart(
+      canvas,
+      barsConfig(
+        value.over_time.map((p) => p.at),
+        [
+          { label: "People", values: value.over_time.map((p) => p.people) },
+          { label: "Bots", values: value.over_time.map((p) => p.bots) },
+        ],
+      ),
+    );
   }
 
   const el = h(
@@ -274,8 +389,8 @@ export function chartsPage(route: Route, ctx: Ctx): View {
     h(
       "div",
       { class: "toolbar chart-controls" },
-      h("div", { class: "field" }, h("label", { for: "c-day" }, "Day (UTC)"), h("div", { class: "row" }, prevBtn, dayIn, nextBtn)),
-      h("fieldset", { class: "segmented" }, h("legend", null, "Span"), spanRadios),
+      h("fieldset", { class: "segmented" }, h("legend", null, "Period"), periodRadios),
+      h("div", { class: "field" }, h("label", { for: "c-day" }, "Containing the day (UTC)"), h("div", { class: "row" }, prevBtn, dayIn, nextBtn)),
       h("div", { class: "field" }, h("label", { for: "c-audience" }, "Who"), audienceSel),
     ),
     heading,
@@ -291,6 +406,13 @@ export function chartsPage(route: Route, ctx: Ctx): View {
       h("h2", { id: "tr-h" }, "Trending"),
       h("p", { class: "hint" }, "Tracks played much more on this day than usual (their mean over the 7 days before)."),
       trending.body,
+    ),
+    h(
+      "section",
+      { class: "panel", "aria-labelledby": "ac-h", id: "activity" },
+      h("h2", { id: "ac-h" }, "Listening activity"),
+      h("p", { class: "hint" }, "Every play of the period, matched or not: when it happened, where it was posted and in which language."),
+      activity.body,
     ),
   );
   void load();

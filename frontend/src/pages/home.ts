@@ -1,7 +1,7 @@
 // Home: what the system does, the data flow as a diagram coloured by each stage's last run, the
 // live pipeline status and today's headline numbers.
 
-import type { StageStatus, Status, Summary } from "../lib/api";
+import type { Freshness, StageStatus, Status, Summary } from "../lib/api";
 import { empty, errorBox, h, isAbort, loading, messageOf, replace, svg } from "../lib/dom";
 import { artistsText, formatAge, formatDateTime, formatNumber, formatPercent, formatSeconds, utcDay } from "../lib/format";
 import { trackHash } from "../lib/router";
@@ -236,15 +236,51 @@ function stat(label: string, value: string | Node, note?: string | Node): HTMLEl
   return h("div", { class: "stat" }, h("div", { class: "stat-label" }, label), h("div", { class: "stat-value" }, value), note ? h("div", { class: "stat-note" }, note) : null);
 }
 
-function headline(summary: Summary): HTMLElement {
+function ageText(seconds: number | null | undefined): string {
+  return seconds === null || seconds === undefined ? "none yet" : formatAge(seconds);
+}
+
+/** One line: how old the newest play and the newest aggregate are. */
+function freshnessLine(fresh: Freshness | undefined): HTMLElement | null {
+  if (!fresh) return null;
+  const aggregate = fresh.aggregates_ready ? ageText(fresh.newest_aggregate_age_s) : fresh.aggregate_running ? "the first run is computing" : "none yet";
+  return h(
+    "p",
+    { class: "freshness hint", "data-freshness": "" },
+    h("span", null, "Newest play: ", h("strong", { "data-age": "play" }, ageText(fresh.newest_play_age_s))),
+    " · ",
+    h("span", null, "Newest aggregate: ", h("strong", { "data-age": "aggregate" }, aggregate)),
+  );
+}
+
+function headline(summary: Summary, fresh: Freshness | undefined): HTMLElement {
+  const line = freshnessLine(fresh);
   if (summary.plays === 0 && summary.posts_today === 0) {
-    return empty(`No plays yet on ${summary.day} (UTC).`, "Posts appear once the extractor has found some and the loader has loaded them.");
+    return h("div", null, empty(`No plays yet on ${summary.day} (UTC).`, "Posts appear once the extractor has found some and the loader has loaded them."), line);
+  }
+  const posts = stat("Posts today", formatNumber(summary.posts_today), "song posts loaded so far today");
+  // Before the aggregates have counted today's plays, their numbers would read "0 of 0": say so instead.
+  if ((fresh !== undefined && !fresh.aggregates_ready) || summary.plays === 0) {
+    return h(
+      "div",
+      null,
+      h(
+        "div",
+        { class: "stats" },
+        posts,
+        stat("Matched, people · bots, top track", "Still computing", "the aggregates have not counted today's plays yet; they appear after the next Spark run"),
+      ),
+      line,
+    );
   }
   const top = summary.top_track;
   return h(
     "div",
+    null,
+    h(
+    "div",
     { class: "stats" },
-    stat("Posts today", formatNumber(summary.posts_today), "song posts loaded so far today"),
+    posts,
     stat("Matched to a track", formatPercent(summary.matched_share), `${formatNumber(summary.matched)} of ${formatNumber(summary.plays)} plays`),
     stat("People · bots", `${formatNumber(summary.people_plays)} · ${formatNumber(summary.bot_plays)}`, "plays by people and by radio bots"),
     stat(
@@ -252,6 +288,8 @@ function headline(summary: Summary): HTMLElement {
       top ? h("a", { href: trackHash(top.track_id) }, top.track_name ?? top.track_id) : "—",
       top ? `${artistsText(top.artist_names)} · ${formatNumber(top.plays)} plays` : "no matched plays today",
     ),
+    ),
+    line,
   );
 }
 
@@ -264,8 +302,14 @@ export function homePage(_route: unknown, ctx: Ctx): View {
 
   async function loadSummary(): Promise<void> {
     try {
-      const summary = await ctx.api.summary({ day: utcDay(ctx.now()) }, scope.signal);
-      replace(numbers, headline(summary));
+      const [summary, status] = await Promise.all([
+        ctx.api.summary({ day: utcDay(ctx.now()) }, scope.signal),
+        ctx.api.status(scope.signal).catch((exc: unknown) => {
+          if (isAbort(exc)) throw exc;
+          return null;
+        }),
+      ]);
+      replace(numbers, headline(summary, status?.freshness));
     } catch (exc) {
       if (!isAbort(exc)) replace(numbers, errorBox(`Today's numbers could not be loaded: ${messageOf(exc)}`, () => void loadSummary()));
     }

@@ -293,15 +293,18 @@ SEED_CSV_COLUMNS = (
 )  # fmt: skip
 EXTRA_CSV_COLUMNS = (
     "source", "post_id", "author_id", "album", "release_date", "match_method",
-    "match_confidence", "features_source", "is_bot", "match_candidate", "match_rule",
+    "match_confidence", "features_source", "is_bot", "match_candidate", "match_rule", "lang",
 )  # fmt: skip
 ENRICHED_CSV_COLUMNS = SEED_CSV_COLUMNS + EXTRA_CSV_COLUMNS
 # Which reading matched (issue 19): ``match_candidate`` is its index in the post's ``candidates`` (0 =
 # the cleaner's best, also for posts without candidates), ``match_rule`` its rule (for a link match,
-# the post's rule); both empty when unmatched. Files written before these two columns existed carry
-# the columns up to ``is_bot`` only: readers take the missing ones as empty.
+# the post's rule); both empty when unmatched. ``lang`` is the post's language (issue 21), empty when
+# the source gave none. Older files still load, their missing columns read as empty: files written
+# before the match-reading columns carry the columns up to ``is_bot`` (LEGACY_CSV_COLUMNS), files
+# written before ``lang`` those up to ``match_rule`` (PRE_LANG_CSV_COLUMNS).
 MATCH_READING_COLUMNS = ("match_candidate", "match_rule")
-LEGACY_CSV_COLUMNS = ENRICHED_CSV_COLUMNS[: -len(MATCH_READING_COLUMNS)]
+PRE_LANG_CSV_COLUMNS = ENRICHED_CSV_COLUMNS[:-1]
+LEGACY_CSV_COLUMNS = PRE_LANG_CSV_COLUMNS[: -len(MATCH_READING_COLUMNS)]
 
 AUDIO_FEATURES = (
     "danceability", "energy", "key", "loudness", "speechiness", "acousticness",

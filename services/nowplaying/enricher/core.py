@@ -652,6 +652,7 @@ def csv_row(row: Row) -> dict[str, str]:
         match_method=row.resolution.method if track else NONE,
         match_confidence=f"{row.resolution.confidence:.3f}",
         is_bot="true" if post.is_bot else "false",
+        lang=post.lang or "",
     )
     if track is not None:
         if row.resolution.method == LINK:

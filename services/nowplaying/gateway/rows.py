@@ -19,6 +19,7 @@ PLAY_COLUMNS = (
     "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "matched", "track_id",
     "track_name", "artist_ids", "artist_names", "album", "release_date", "popularity", "duration_ms",
     "match_method", "match_confidence", "features_source", *AUDIO_FEATURES, "match_candidate", "match_rule",
+    "lang",
 )  # fmt: skip
 
 FLOAT_FEATURES = tuple(f for f in AUDIO_FEATURES if f not in ("key", "time_signature", "mode"))
@@ -66,6 +67,7 @@ def play_object(row: Mapping[str, Any]) -> dict[str, Any]:
         "features_source": row.get("features_source") or None,
         "match_candidate": row.get("match_candidate"),
         "match_rule": row.get("match_rule") or None,
+        "lang": row.get("lang") or None,
     }
     for name in FLOAT_FEATURES:
         out[name] = round_float(row.get(name))

@@ -60,6 +60,7 @@ class Play(_Model):
     mode: int | None
     match_candidate: int | None = None
     match_rule: str | None = None
+    lang: str | None = None
 
 
 class PlaysPage(_Model):
@@ -140,7 +141,16 @@ class TopTrack(_Model):
     listeners: int
 
 
-class TopTracks(_Model):
+class PeriodFields(_Model):
+    """Present when the chart was asked for a ``period``: its kind, key and first and last day."""
+
+    period: str | None = None
+    period_key: str | None = None
+    start: str | None = None
+    end: str | None = None
+
+
+class TopTracks(PeriodFields):
     day: str
     days: int
     audience: str
@@ -155,7 +165,7 @@ class TopArtist(_Model):
     listeners: int
 
 
-class TopArtists(_Model):
+class TopArtists(PeriodFields):
     day: str
     days: int
     audience: str
@@ -259,11 +269,56 @@ class CronJobStatus(_Model):
     last_success: str | None
 
 
+class Freshness(_Model):
+    """How old the newest play and the newest aggregate are. ``aggregates_ready`` is false until the
+    period aggregates have finished a first run (the numbers they feed are then still computing)."""
+
+    newest_play_at: str | None
+    newest_play_age_s: float | None
+    newest_aggregate_at: str | None
+    newest_aggregate_age_s: float | None
+    aggregates_ready: bool
+    aggregate_running: bool
+
+
 class Status(_Model):
     """``cronjobs`` is present only inside Kubernetes."""
 
     stages: list[StageStatus]
+    freshness: Freshness | None = None
     cronjobs: list[CronJobStatus] | None = None
+
+
+# --- activity -----------------------------------------------------------------------------------
+class ActivityCount(_Model):
+    plays: int
+    people: int
+    bots: int
+
+
+class HeatCell(ActivityCount):
+    weekday: int  # ISO: 1 = Monday
+    hour: int  # UTC
+
+
+class ActivityValue(ActivityCount):
+    value: str
+
+
+class ActivityPoint(ActivityCount):
+    at: str
+
+
+class Activity(_Model):
+    period: str
+    period_key: str
+    start: str | None
+    end: str | None
+    totals: ActivityCount
+    heatmap: list[HeatCell]
+    by_source: list[ActivityValue]
+    by_lang: list[ActivityValue]
+    over_time: list[ActivityPoint]
 
 
 class Health(_Model):

@@ -81,6 +81,15 @@ class Store:
             "SELECT stage, started_at, finished_at, status, items_in, items_out, errors, duration_s"
             f" FROM {ks}.pipeline_runs WHERE stage = ? LIMIT 1"
         )
+        self._top_period = prep(
+            "SELECT rank, id, name, artist_names, plays, listeners"
+            f" FROM {ks}.top_by_period WHERE period = ? AND entity = ? AND audience = ? LIMIT ?"
+        )
+        self._activity = prep(f"SELECT dim, value, people, bots FROM {ks}.activity_by_period WHERE period = ?")
+        self._checkpoint = prep(
+            f"SELECT status, started_at, finished_at, checkpoint FROM {ks}.agg_checkpoints WHERE engine = ?"
+        )
+        self._newest_play = prep(f"SELECT played_at FROM {ks}.plays_by_hour WHERE bucket = ? LIMIT 1")
         self._ping = prep("SELECT release_version FROM system.local")
 
     # --- helpers ----------------------------------------------------------------------------
@@ -170,6 +179,25 @@ class Store:
 
     def feature_means(self, days: Sequence[date], scope: str = "all") -> list[list[Row]]:
         return self._many(self._feature_stats, [(d, scope) for d in days])
+
+    def top_by_period(self, period_key: str, entity: str, audience: str, limit: int) -> list[Row]:
+        return self._rows(self._top_period, (period_key, entity, audience, limit))
+
+    def activity(self, period_key: str) -> list[Row]:
+        return self._rows(self._activity, (period_key,))
+
+    def checkpoint(self, engine: str) -> Row | None:
+        return self._one(self._checkpoint, (engine,))
+
+    def newest_play(self, buckets_newest_first: Sequence[str], chunk: int = 24) -> datetime | None:
+        """The newest ``played_at`` in the first bucket (newest first) that has a play, or None."""
+        for offset in range(0, len(buckets_newest_first), chunk):
+            part = buckets_newest_first[offset : offset + chunk]
+            for rows in self._many(self._newest_play, [(b,) for b in part]):
+                if rows:
+                    value: datetime = rows[0]["played_at"]
+                    return value
+        return None
 
     # --- pipeline -----------------------------------------------------------------------------
     def latest_runs(self, stages: Sequence[str]) -> list[Row | None]:

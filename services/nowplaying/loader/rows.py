@@ -22,6 +22,7 @@ from nowplaying.common.models import (
     ENRICHED_CSV_COLUMNS,
     LEGACY_CSV_COLUMNS,
     MAX_TEXT_CHARS,
+    PRE_LANG_CSV_COLUMNS,
     SOURCES,
     RecordError,
     parse_rfc3339,
@@ -33,6 +34,7 @@ MAX_FIELD_CHARS = 2_000
 MAX_RECORD_CHARS = 1_000_000
 N_COLUMNS = len(ENRICHED_CSV_COLUMNS)
 N_LEGACY_COLUMNS = len(LEGACY_CSV_COLUMNS)  # files written before match_candidate/match_rule
+N_PRE_LANG_COLUMNS = len(PRE_LANG_CSV_COLUMNS)  # files written before lang
 _INDEX = {name: i for i, name in enumerate(ENRICHED_CSV_COLUMNS)}
 _FLOAT_FEATURES = ("danceability", "energy", "loudness", "speechiness", "acousticness", "instrumentalness",
                    "liveness", "valence", "tempo")  # fmt: skip
@@ -73,6 +75,7 @@ class Play:
     features: dict[str, float | int | None]
     match_candidate: int | None = None  # which reading of the post matched (its index in candidates)
     match_rule: str | None = None  # that reading's rule
+    lang: str | None = None  # the post's language, when the source gave one
 
     @property
     def matched(self) -> bool:
@@ -101,16 +104,17 @@ class Play:
 
 # --- reading -----------------------------------------------------------------------------------
 def check_header(fields: list[str]) -> int:
-    """The enriched CSV header, or the one of files written before the match-reading columns.
+    """The enriched CSV header, or the one of a file written before the `lang` column or before the
+    match-reading columns.
 
     Returns the file's number of columns: every record of the file must have that many."""
     names = tuple(field.strip().lstrip("\ufeff") for field in fields)
-    if names in (ENRICHED_CSV_COLUMNS, LEGACY_CSV_COLUMNS):
+    if names in (ENRICHED_CSV_COLUMNS, PRE_LANG_CSV_COLUMNS, LEGACY_CSV_COLUMNS):
         return len(names)
     shown = ",".join(fields)[:200]
     raise HeaderError(
-        f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to match_rule,"
-        f" or the older {N_LEGACY_COLUMNS} to is_bot); got: {shown}"
+        f"header is not the enriched CSV header ({N_COLUMNS} columns from id_tweet to lang, or the older"
+        f" {N_PRE_LANG_COLUMNS} to match_rule or {N_LEGACY_COLUMNS} to is_bot); got: {shown}"
     )
 
 
@@ -287,6 +291,7 @@ def parse_play(fields: list[str], columns: int = N_COLUMNS) -> Play:
         features=features,
         match_candidate=_int_in(fields[_INDEX["match_candidate"]], "match_candidate", 0, 1000),
         match_rule=_optional(fields, "match_rule"),
+        lang=_optional(fields, "lang"),
     )
 
 
@@ -295,6 +300,7 @@ PLAYS_BY_HOUR_COLUMNS = (
     "bucket", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "matched", "track_id",
     "track_name", "artist_ids", "artist_names", "album", "release_date", "popularity", "duration_ms",
     "match_method", "match_confidence", "features_source", *AUDIO_FEATURES, "match_candidate", "match_rule",
+    "lang",
 )  # fmt: skip
 PLAYS_BY_TRACK_COLUMNS = (
     "track_id", "month", "played_at", "source", "post_id", "author_id", "text", "url", "is_bot", "match_confidence",
@@ -335,7 +341,7 @@ def _plays_by_hour_values(play: Play) -> tuple[object, ...]:
         play.release_date, play.popularity, play.duration_ms, play.match_method, play.match_confidence,
         play.features_source, f["danceability"], f["energy"], f["key"], f["loudness"], f["speechiness"],
         f["acousticness"], f["instrumentalness"], f["liveness"], f["valence"], f["tempo"], f["time_signature"],
-        f["mode"], play.match_candidate, play.match_rule,
+        f["mode"], play.match_candidate, play.match_rule, play.lang,
     )  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from cassandra.cluster import Session
 from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, BoundStatement, PreparedStatement
 
+from nowplaying.common.aggjournal import DirtyMarks
 from nowplaying.loader.rows import (
     ARTISTS_COLUMNS,
     AUDIO_FEATURES_COLUMNS,
@@ -211,6 +212,7 @@ class Statements:
     artists: Codec
     audio_features: Codec
     replace: ReplaceStatements
+    marks: DirtyMarks | None = None  # the aggregate journal (None: buckets are not marked)
 
     @classmethod
     def prepare(cls, session: Session, keyspace: str) -> Statements:
@@ -222,6 +224,7 @@ class Statements:
             artists=Codec(_insert(session, keyspace, "artists", ARTISTS_COLUMNS), version),
             audio_features=Codec(_insert(session, keyspace, "audio_features", AUDIO_FEATURES_COLUMNS), version),
             replace=ReplaceStatements.prepare(session, keyspace),
+            marks=DirtyMarks(session, keyspace),
         )
 
 
@@ -329,6 +332,7 @@ class PlayWriter:
         self._artists: set[str] = set()
         self._features: set[str] = set()
         self._track_picks = _track_from_hour(statements)
+        self.buckets: set[str] = set()
         self.plays = 0
 
     def _send(self, codec: Codec, rows: list[Encoded]) -> None:
@@ -369,6 +373,7 @@ class PlayWriter:
         size = play.size_estimate()
         hour = self.statements.plays_by_hour.encode(plays_by_hour_values(play))
         self._queue(self._by_hour, play.bucket, hour, size, self.statements.plays_by_hour)
+        self.buckets.add(play.bucket)
         track_id = play.track_id
         if track_id is not None:
             month = play.month
@@ -456,6 +461,7 @@ class PlayWriter:
             batch.add(r.insert_track.bind((*track, at + 1)))
         batch.is_idempotent = True  # explicit timestamps: sending it twice gives the same cells
         self.window.submit(batch)
+        self.buckets.add(play.bucket)  # a replaced play changes its bucket's aggregates too
         self._add_entities(play)
         self.plays += 1
 
@@ -469,7 +475,14 @@ class PlayWriter:
         self._buffered = 0
 
     def finish(self) -> None:
-        """Send what is buffered and wait until every write is acknowledged (or raise ``WriteFailed``)."""
+        """Send what is buffered and wait until every write is acknowledged (or raise ``WriteFailed``);
+        then mark the hour buckets written, for the period aggregates (after the plays, so a bucket
+        read because of its mark already holds them)."""
         self._check_stored()
         self._flush_partials()
         self.window.drain()
+        if self.statements.marks is not None and self.buckets:
+            try:
+                self.statements.marks.mark(self.buckets)
+            except Exception as exc:
+                raise WriteFailed.of(exc) from exc

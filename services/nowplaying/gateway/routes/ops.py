@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -14,13 +14,33 @@ from nowplaying.common.config import Settings
 from nowplaying.common.logging import get_logger
 from nowplaying.gateway.context import ContextDep, StoreDep, get_context
 from nowplaying.gateway.errors import ERROR_RESPONSES
-from nowplaying.gateway.query import as_utc
+from nowplaying.gateway.query import as_utc, bucket_name, floor_hour
 from nowplaying.gateway.rows import round_float, time_text
 from nowplaying.gateway.schemas import Health, Status
 
 log = get_logger(__name__)
 
 STAGES = ("extract", "clean", "enrich", "load", "aggregate")
+# How far back the newest play is looked for (hour buckets, newest first, 24 at a time).
+NEWEST_PLAY_HOURS = 24 * 14
+AGGREGATE_ENGINE = "periods"
+
+
+def _age(moment: datetime | None, now: datetime) -> float | None:
+    return round((now - as_utc(moment)).total_seconds(), 1) if moment is not None else None
+
+
+def freshness(newest_play: datetime | None, checkpoint: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+    """The ages of the newest play and of the newest finished aggregate run."""
+    finished = checkpoint.get("finished_at") if checkpoint else None
+    return {
+        "newest_play_at": time_text(newest_play),
+        "newest_play_age_s": _age(newest_play, now),
+        "newest_aggregate_at": time_text(finished),
+        "newest_aggregate_age_s": _age(finished, now),
+        "aggregates_ready": finished is not None,
+        "aggregate_running": bool(checkpoint and checkpoint.get("status") == "running"),
+    }
 
 
 def stage_status(stage: str, row: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
@@ -66,11 +86,15 @@ def router(settings: Settings) -> APIRouter:
         now = context.clock()
         rows = store.latest_runs(STAGES)
         stages = [stage_status(stage, row, now) for stage, row in zip(STAGES, rows, strict=True)]
+        newest_hour = floor_hour(now)
+        buckets = [bucket_name(newest_hour - timedelta(hours=h)) for h in range(NEWEST_PLAY_HOURS)]
+        fresh = freshness(store.newest_play(buckets), store.checkpoint(AGGREGATE_ENGINE), now)
+        body: dict[str, Any] = {"stages": stages, "freshness": fresh}
         if context.cronjobs is not None:
             cronjobs = context.cronjobs.read()
             if cronjobs is not None:
-                return Status.model_validate({"stages": stages, "cronjobs": cronjobs})
-        return Status.model_validate({"stages": stages})
+                body["cronjobs"] = cronjobs
+        return Status.model_validate(body)
 
     @api.get(
         "/healthz",

@@ -1,0 +1,81 @@
+"""The period aggregates: a 5-minute increment against a full-day recompute, in the same run.
+
+A UTC day of plays (BENCH_INCREMENTAL_PLAYS, default 1,000,000; synthetic, see
+``tests/fixtures_pipeline.py``) is loaded into a dedicated keyspace (dropped at the end) and its 24
+hour buckets marked as the loader marks them. The baseline is ``nowplaying aggregate --full`` over that
+day (every period table recomputed from the plays). Then, twice, ~3.5k new plays (5 minutes at 1M a
+day) land in the day's last hour, that bucket is marked, and an incremental run folds them in. The
+ratio of each increment to the full recompute is the figure; the target is <= 10%. Needs Cassandra at
+CASSANDRA_HOSTS (default 127.0.0.1) and the connector jars (`make setup`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from bench.bench_aggregate import load_hours
+from bench.common import Result, progress
+
+DAY = date(2026, 1, 5)
+INCREMENT = 3_500
+ROUNDS = 2
+
+
+def run() -> list[Result]:
+    from nowplaying.common.aggjournal import DirtyMarks
+    from nowplaying.common.cassandra import connect, shutdown
+    from nowplaying.common.config import Settings
+    from nowplaying.common.migrate import migrate
+    from nowplaying_spark.periods import run_periods
+    from nowplaying_spark.session import build_session
+
+    os.environ.setdefault("CASSANDRA_HOSTS", "127.0.0.1")
+    keyspace = f"np_bench_inc_{secrets.token_hex(3)}"
+    settings = Settings(cassandra_keyspace=keyspace, spark_driver_memory=os.environ.get("SPARK_DRIVER_MEMORY", "3g"))
+    total = int(os.environ.get("BENCH_INCREMENTAL_PLAYS", "1000000"))
+    session = connect(settings)
+    results: list[Result] = []
+    try:
+        migrate(session, keyspace, settings.replication_map)
+        spark = build_session(settings, app_name="bench-aggregate-incremental", master=settings.spark_master)
+        hours = [datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC) + timedelta(hours=h) for h in range(24)]
+        progress(f"loading {total:,} plays of {DAY} into {keyspace}")
+        rate = load_hours(keyspace, hours, total // len(hours), seed=1)
+        marks = DirtyMarks(session, keyspace)
+        marks.mark({h.strftime("%Y-%m-%dT%H") for h in hours}, datetime.now(UTC) - timedelta(minutes=5))
+        progress(f"load rate {rate:,.0f} plays/s; full recompute of the period aggregates")
+        started = time.perf_counter()
+        full = run_periods(spark, session, keyspace, full=True)
+        full_s = time.perf_counter() - started
+        progress(f"full: {full.plays_read:,} plays, {full.buckets} buckets in {full_s:.1f} s")
+        params = {"plays": full.plays_read, "increment": INCREMENT, "master": settings.spark_master}
+        results.append(Result("periods full-day recompute", "wall time", full_s, "s", params=params))
+        for round_no in range(1, ROUNDS + 1):
+            last = hours[-1]
+            load_hours(keyspace, [last], INCREMENT, seed=100 + round_no, processes=1)
+            marks.mark({last.strftime("%Y-%m-%dT%H")})
+            started = time.perf_counter()
+            inc = run_periods(spark, session, keyspace)
+            inc_s = time.perf_counter() - started
+            progress(
+                f"increment {round_no}: {inc.mode}, {inc.buckets} bucket(s), {inc.plays_read:,} plays read,"
+                f" {inc_s:.1f} s"
+            )
+            assert inc.mode == "incremental" and inc.buckets == 1
+            results.append(
+                Result(
+                    f"periods 5-minute increment #{round_no}", "wall time", inc_s, "s",
+                    "periods full-day recompute", full_s, target="<= 0.10 of the full recompute",
+                    params={**params, "bucket_plays_read": inc.plays_read},
+                )
+            )  # fmt: skip
+        results.append(Result("periods full-day recompute", "load rate (setup)", rate, "plays/s", params=params))
+        spark.stop()
+    finally:
+        progress(f"dropping {keyspace}")
+        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=300)
+        shutdown(session)
+    return results

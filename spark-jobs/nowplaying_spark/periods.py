@@ -1,0 +1,590 @@
+"""Period aggregates, folded incrementally (issue 21): charts and listening activity per UTC day, week,
+month, year and all time, by audience.
+
+Definitions (``tests/integration/test_spark_periods.py`` recomputes each one in plain Python):
+
+- A play belongs to the five periods (``nowplaying.common.periods``) containing the UTC hour of its
+  ``plays_by_hour`` bucket. Its audience is ``bots`` when ``is_bot`` is true, else ``people``; ``all``
+  is both. Only matched plays (non-empty ``track_id``) count for tracks and artists; activity counts
+  every play.
+- ``plays`` = number of plays; ``listeners`` = number of distinct non-empty ``author_id``. The artists
+  of a play are its distinct non-empty ``artist_ids``, each named by ``artist_names`` at the id's first
+  position; a play with two artists counts once for each.
+- A name is the greatest non-null one seen on the period's plays (names only grow: a re-folded bucket
+  never takes back a name it showed).
+- Charts: the top ``top_n`` of each (period, entity, audience) by plays desc, then id asc.
+- Activity: per period, dim ``how`` ('D-HH': ISO weekday and UTC hour), ``time`` (the hour of a day
+  period, the day of a week or month, the month of a year or of ``all``), ``source`` and ``lang``,
+  each with people and bot plays.
+
+How a run folds (ListenBrainz's incremental statistics are the model: partial aggregates kept and
+merged, a full recompute from the same code): the loader marks each hour bucket it writes
+(``agg_dirty_buckets``). A run re-reads exactly the buckets marked since its checkpoint, computes each
+bucket's contribution (per entity, id and author: people and bot plays; per activity value), takes the
+difference with the contribution stored at the bucket's previous fold (``agg_hour_pairs``,
+``agg_hour_activity``) and adds it to the period state. Distinct listeners stay exact: every
+(period, entity, id, author) keeps its play counts (``agg_period_pairs``), so a listener is added when
+its count leaves zero and removed when it returns to zero. A chart is re-ranked from its previous top
+rows and the changed ids; when a ranked id lost plays the whole period is re-ranked from its totals.
+A re-folded bucket whose plays changed (re-enriched, deleted) is therefore exact too.
+
+Crash safety: a run sets its checkpoint row to 'running' first and to 'done' last. A run that finds
+'running' (a run died half-way), no checkpoint, or one older than the journal's TTL recomputes
+everything (``--full``): the state tables are truncated and every bucket is folded against an empty
+state, which is the same code with an empty old contribution. Deletes are written at the run's
+timestamp T and new rows at T+1 (as the daily job does).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from nowplaying.common.aggjournal import JOURNAL_TTL, DirtyMarks
+from nowplaying.common.logging import get_logger
+from nowplaying.common.periods import periods_of_bucket
+
+from nowplaying_spark.aggregate import CASSANDRA_FORMAT, write_timestamp_us
+
+log = get_logger(__name__)
+
+ENGINE = "periods"
+# Marks written just before a run starts may not be visible to it yet: the next run reads them again.
+CHECKPOINT_SAFETY = timedelta(seconds=60)
+STATE_TABLES = (
+    "agg_hour_pairs", "agg_hour_activity", "agg_period_pairs", "agg_period_totals", "top_by_period",
+    "activity_by_period",
+)  # fmt: skip
+PAIR_KEYS = ["period", "entity", "id", "author_id"]
+TOTAL_KEYS = ["period", "entity", "id"]
+PLAY_COLUMNS = (
+    "bucket", "source", "author_id", "is_bot", "track_id", "track_name", "artist_ids", "artist_names", "lang",
+)  # fmt: skip
+
+
+@dataclass
+class FoldReport:
+    mode: str  # 'full' | 'incremental'
+    buckets: int = 0
+    plays_read: int = 0
+    rows_written: dict[str, int] = field(default_factory=dict)
+    reranked_from_totals: int = 0
+    seconds: float = 0.0
+    run_id: str = ""
+
+
+# --- pure helpers ----------------------------------------------------------------------------
+def choose_mode(state: dict[str, Any] | None, now: datetime, full: bool) -> str:
+    if full or state is None or state.get("status") != "done" or state.get("checkpoint") is None:
+        return "full"
+    checkpoint = state["checkpoint"]
+    checkpoint = checkpoint.replace(tzinfo=UTC) if checkpoint.tzinfo is None else checkpoint
+    return "full" if checkpoint < now - JOURNAL_TTL else "incremental"
+
+
+# --- Spark transformations -------------------------------------------------------------------
+def with_periods(frame: Any) -> Any:
+    """One row per period of each row's ``bucket``: columns ``period``, ``tv`` (its 'over time' point)
+    and ``how`` (the heatmap cell); the Spark form of ``nowplaying.common.periods.periods_of_bucket``."""
+    from pyspark.sql import functions as F
+
+    day_text = F.substring("bucket", 1, 10)
+    hour = F.substring("bucket", 12, 2)
+    month = F.substring("bucket", 1, 7)
+    monday = F.date_format(F.date_trunc("week", F.to_timestamp(day_text)), "yyyy-MM-dd")
+    iso_weekday = ((F.dayofweek(F.to_date(day_text)) + 5) % 7) + 1
+    periods = F.array(
+        F.struct(F.concat(F.lit("day:"), day_text).alias("period"), hour.alias("tv")),
+        F.struct(F.concat(F.lit("week:"), monday).alias("period"), day_text.alias("tv")),
+        F.struct(F.concat(F.lit("month:"), month).alias("period"), day_text.alias("tv")),
+        F.struct(F.concat(F.lit("year:"), F.substring("bucket", 1, 4)).alias("period"), month.alias("tv")),
+        F.struct(F.lit("all").alias("period"), month.alias("tv")),
+    )
+    return (
+        frame.withColumn("how", F.concat(iso_weekday.cast("string"), F.lit("-"), hour))
+        .withColumn("_p", F.explode(periods))
+        .withColumn("period", F.col("_p.period"))
+        .withColumn("tv", F.col("_p.tv"))
+        .drop("_p")
+    )
+
+
+def _plays(raw: Any) -> Any:
+    from pyspark.sql import functions as F
+
+    bot = F.coalesce(F.col("is_bot"), F.lit(False))
+    return raw.select(
+        "bucket",
+        F.coalesce(F.col("source"), F.lit("")).alias("source"),
+        F.coalesce(F.col("author_id"), F.lit("")).alias("author_id"),
+        F.when(bot, 0).otherwise(1).cast("long").alias("people"),
+        F.when(bot, 1).otherwise(0).cast("long").alias("bots"),
+        F.when(F.col("track_id") != "", F.col("track_id")).alias("track_id"),
+        "track_name",
+        "artist_ids",
+        "artist_names",
+        F.coalesce(F.col("lang"), F.lit("")).alias("lang"),
+    )
+
+
+def hour_pairs(plays: Any) -> Any:
+    """(bucket, entity, id, author_id) -> people, bots, name, artist_names: a bucket's contribution."""
+    from pyspark.sql import functions as F
+
+    matched = plays.where(F.col("track_id").isNotNull())
+    tracks = matched.groupBy("bucket", F.lit("track").alias("entity"), F.col("track_id").alias("id"), "author_id").agg(
+        F.sum("people").alias("people"),
+        F.sum("bots").alias("bots"),
+        F.max("track_name").alias("name"),
+        F.max("artist_names").alias("artist_names"),
+    )
+    exploded = matched.select(
+        "*", F.explode(F.array_distinct(F.filter("artist_ids", lambda x: x.isNotNull() & (x != "")))).alias("aid")
+    )
+    position = F.expr("array_position(artist_ids, aid)").cast("int")
+    name = F.when(position <= F.size("artist_names"), F.element_at("artist_names", position))
+    artists = (
+        exploded.withColumn("aname", name)
+        .groupBy("bucket", F.lit("artist").alias("entity"), F.col("aid").alias("id"), "author_id")
+        .agg(
+            F.sum("people").alias("people"),
+            F.sum("bots").alias("bots"),
+            F.max("aname").alias("name"),
+        )
+        .withColumn("artist_names", F.lit(None).cast("array<string>"))
+    )
+    return tracks.unionByName(artists)
+
+
+def hour_activity(plays: Any) -> Any:
+    """(bucket, dim, value) -> people, bots, for dims 'total' (value ''), 'source' and 'lang'."""
+    from pyspark.sql import functions as F
+
+    def by(dim: str, value: Any) -> Any:
+        return plays.groupBy("bucket", F.lit(dim).alias("dim"), value.alias("value")).agg(
+            F.sum("people").alias("people"), F.sum("bots").alias("bots")
+        )
+
+    return by("total", F.lit("")).unionByName(by("source", F.col("source"))).unionByName(by("lang", F.col("lang")))
+
+
+def _difference(new: Any, old: Any, keys: list[str], carry: Sequence[str] = ()) -> Any:
+    """new - old per key (a side without the key counts 0); rows whose difference is zero dropped."""
+    from pyspark.sql import functions as F
+
+    n, o = new.alias("n"), old.alias("o")
+    joined = n.join(o, keys, "full_outer")
+    out = joined.select(
+        *keys,
+        (F.coalesce(F.col("n.people"), F.lit(0)) - F.coalesce(F.col("o.people"), F.lit(0))).alias("dp"),
+        (F.coalesce(F.col("n.bots"), F.lit(0)) - F.coalesce(F.col("o.bots"), F.lit(0))).alias("db"),
+        *[F.col(f"n.{c}").alias(c) for c in carry],
+    )
+    return out.where((F.col("dp") != 0) | (F.col("db") != 0))
+
+
+def _read(spark: Any, keyspace: str, table: str, direct: bool = False) -> Any:
+    reader = spark.read.format(CASSANDRA_FORMAT).options(keyspace=keyspace, table=table)
+    if direct:
+        reader = reader.option("directJoinSetting", "on")
+    return reader.load()
+
+
+def _rank(candidates: Any, top_n: int) -> Any:
+    """candidates: (period, entity, audience, id, name, artist_names, plays, listeners) -> top rows."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    window = Window.partitionBy("period", "entity", "audience").orderBy(F.desc("plays"), F.asc("id"))
+    ranked = candidates.where(F.col("plays") > 0).withColumn("rank", F.row_number().over(window))
+    return ranked.where(F.col("rank") <= top_n).select(
+        "period", "entity", "audience", "rank", "id", "name", "artist_names", "plays", "listeners"
+    )
+
+
+def _audience_rows(totals: Any) -> Any:
+    """Totals (people/bot plays and listeners) -> one row per audience."""
+    from pyspark.sql import functions as F
+
+    def of(audience: str, plays: Any, listeners: Any) -> Any:
+        return totals.select(
+            "period", "entity", F.lit(audience).alias("audience"), "id", "name", "artist_names",
+            plays.cast("long").alias("plays"), listeners.cast("long").alias("listeners"),
+        )  # fmt: skip
+
+    return (
+        of("all", F.col("people_plays") + F.col("bot_plays"), F.col("listeners"))
+        .unionByName(of("people", F.col("people_plays"), F.col("people_listeners")))
+        .unionByName(of("bots", F.col("bot_plays"), F.col("bot_listeners")))
+    )
+
+
+# --- the run -----------------------------------------------------------------------------------
+class Checkpoints:
+    def __init__(self, session: Any, keyspace: str) -> None:
+        self.session = session
+        self._get = session.prepare(
+            f"SELECT status, run_id, checkpoint, started_at, finished_at, mode FROM {keyspace}.agg_checkpoints"
+            " WHERE engine = ?"
+        )
+        self._start = session.prepare(
+            f"INSERT INTO {keyspace}.agg_checkpoints (engine, status, run_id, started_at, mode) VALUES (?, ?, ?, ?, ?)"
+        )
+        self._done = session.prepare(
+            f"INSERT INTO {keyspace}.agg_checkpoints (engine, status, run_id, checkpoint, finished_at, mode, buckets,"
+            " plays) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+
+    def get(self) -> dict[str, Any] | None:
+        row = self.session.execute(self._get, (ENGINE,)).one()
+        return row._asdict() if row is not None else None
+
+    def start(self, run_id: str, started_at: datetime, mode: str) -> None:
+        self.session.execute(self._start, (ENGINE, "running", run_id, started_at, mode))
+
+    def done(self, report: FoldReport, checkpoint: datetime, finished_at: datetime) -> None:
+        self.session.execute(
+            self._done,
+            (ENGINE, "done", report.run_id, checkpoint, finished_at, report.mode, report.buckets, report.plays_read),
+        )
+
+
+class _Writer:
+    def __init__(self, session: Any, keyspace: str, timestamp_us: int) -> None:
+        self.session = session
+        self.keyspace = keyspace
+        self.t = timestamp_us
+        self.written: dict[str, int] = {}
+
+    def frame(self, frame: Any, table: str) -> None:
+        """Append ``frame`` to ``table`` at T+1 (one Spark job; rows are not counted, to save one)."""
+        started = time.perf_counter()
+        (
+            frame.write.format(CASSANDRA_FORMAT)
+            .options(keyspace=self.keyspace, table=table)
+            .option("spark.cassandra.output.timestamp", str(self.t + 1))
+            .mode("append")
+            .save()
+        )
+        self.written[table] = self.written.get(table, 0) + 1
+        log.info("periods_write", table=table, seconds=round(time.perf_counter() - started, 2))
+
+    def delete(self, table: str, keys: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        where = " AND ".join(f"{k} = ?" for k in keys)
+        statement = self.session.prepare(f"DELETE FROM {self.keyspace}.{table} USING TIMESTAMP ? WHERE {where}")
+        params = [(self.t, *row) for row in rows]
+        if params:
+            execute_concurrent_with_args(self.session, statement, params, concurrency=32, raise_on_first_error=True)
+        return len(params)
+
+    def truncate(self, tables: Sequence[str]) -> None:
+        for table in tables:
+            self.session.execute(f"TRUNCATE {self.keyspace}.{table}", timeout=120)
+
+
+def fold(
+    spark: Any,
+    session: Any,
+    keyspace: str,
+    buckets: set[str] | None,
+    top_n: int,
+    writer: _Writer,
+    report: FoldReport,
+) -> None:
+    """Fold ``buckets`` (None: every bucket, against an empty state) into the period tables."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    full = buckets is None
+    raw = _read(spark, keyspace, "plays_by_hour")
+    if not full:
+        raw = raw.where(F.col("bucket").isin(sorted(buckets or ())))
+    plays = _plays(raw.select(*PLAY_COLUMNS)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        listed = sorted(buckets or ())
+        _fold_pairs(spark, keyspace, plays, listed, full, top_n, writer, report)
+        _fold_activity(spark, keyspace, plays, listed, full, writer, report)
+    finally:
+        plays.unpersist()
+
+
+def _fold_pairs(
+    spark: Any,
+    keyspace: str,
+    plays: Any,
+    buckets: list[str],
+    full: bool,
+    top_n: int,
+    writer: _Writer,
+    report: FoldReport,
+) -> None:
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    new = hour_pairs(plays).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        keys = ["bucket", "entity", "id", "author_id"]
+        if full:
+            delta = new.select(*keys, F.col("people").alias("dp"), F.col("bots").alias("db"), "name", "artist_names")
+        else:
+            old = _read(spark, keyspace, "agg_hour_pairs").where(F.col("bucket").isin(buckets))
+            old = old.select(*keys, "people", "bots")
+            delta = _difference(new, old, keys, carry=("name", "artist_names"))
+        per_bucket = with_periods(delta)
+        pair_delta = per_bucket.groupBy(*PAIR_KEYS).agg(F.sum("dp").alias("dp"), F.sum("db").alias("db"))
+        names = per_bucket.groupBy(*TOTAL_KEYS).agg(
+            F.max("name").alias("new_name"), F.max("artist_names").alias("new_artist_names")
+        )
+        if full:
+            pairs = pair_delta.select(
+                *PAIR_KEYS, F.lit(0).cast("long").alias("op"), F.lit(0).cast("long").alias("ob"), "dp", "db"
+            )
+        else:
+            stored = _read(spark, keyspace, "agg_period_pairs", direct=True).select(
+                *PAIR_KEYS, F.col("people").alias("op"), F.col("bots").alias("ob")
+            )
+            pairs = pair_delta.join(stored, PAIR_KEYS, "left").select(
+                *PAIR_KEYS,
+                F.coalesce(F.col("op"), F.lit(0)).alias("op"),
+                F.coalesce(F.col("ob"), F.lit(0)).alias("ob"),
+                "dp",
+                "db",
+            )
+        pairs = pairs.withColumn("np", F.col("op") + F.col("dp")).withColumn("nb", F.col("ob") + F.col("db"))
+        # materialized once: recomputing it after the state is written would read the new state
+        pairs = pairs.localCheckpoint(eager=True)
+        try:
+            listener = F.col("author_id") != ""
+
+            def became(new_c: Any, old_c: Any) -> Any:
+                return F.when(listener, (new_c > 0).cast("long") - (old_c > 0).cast("long")).otherwise(0)
+
+            total_delta = pairs.groupBy(*TOTAL_KEYS).agg(
+                F.sum("dp").alias("dp"),
+                F.sum("db").alias("db"),
+                F.sum(became(F.col("np"), F.col("op"))).alias("dlp"),
+                F.sum(became(F.col("nb"), F.col("ob"))).alias("dlb"),
+                F.sum(became(F.col("np") + F.col("nb"), F.col("op") + F.col("ob"))).alias("dla"),
+            )
+            total_delta = total_delta.join(names, TOTAL_KEYS, "full_outer").na.fill(
+                0, ["dp", "db", "dlp", "dlb", "dla"]
+            )
+            stored_totals = _read(spark, keyspace, "agg_period_totals", direct=not full)
+            if full:
+                stored_totals = stored_totals.limit(0)
+            totals = (
+                total_delta.join(stored_totals, TOTAL_KEYS, "left")
+                .select(
+                    *TOTAL_KEYS,
+                    (F.coalesce(F.col("people_plays"), F.lit(0)) + F.col("dp")).alias("people_plays"),
+                    (F.coalesce(F.col("bot_plays"), F.lit(0)) + F.col("db")).alias("bot_plays"),
+                    (F.coalesce(F.col("people_listeners"), F.lit(0)) + F.col("dlp")).alias("people_listeners"),
+                    (F.coalesce(F.col("bot_listeners"), F.lit(0)) + F.col("dlb")).alias("bot_listeners"),
+                    (F.coalesce(F.col("listeners"), F.lit(0)) + F.col("dla")).alias("listeners"),
+                    F.greatest(F.col("name"), F.col("new_name")).alias("name"),
+                    F.greatest(F.col("artist_names"), F.col("new_artist_names")).alias("artist_names"),
+                    (F.coalesce(F.col("people_plays"), F.lit(0)) + F.coalesce(F.col("bot_plays"), F.lit(0))).alias(
+                        "old_plays"
+                    ),
+                    F.coalesce(F.col("people_plays"), F.lit(0)).alias("old_people"),
+                    F.coalesce(F.col("bot_plays"), F.lit(0)).alias("old_bots"),
+                )
+                .localCheckpoint(eager=True)
+            )
+            try:
+                # the state: pairs and totals (rows that fell to zero are deleted)
+                writer.frame(
+                    pairs.where((F.col("np") + F.col("nb")) > 0).select(
+                        *PAIR_KEYS, F.col("np").alias("people"), F.col("nb").alias("bots")
+                    ),
+                    "agg_period_pairs",
+                )
+                if not full:
+                    gone = pairs.where((F.col("np") + F.col("nb") == 0) & (F.col("op") + F.col("ob") > 0))
+                    writer.delete("agg_period_pairs", PAIR_KEYS, [tuple(r) for r in gone.select(*PAIR_KEYS).collect()])
+                alive = (F.col("people_plays") + F.col("bot_plays")) > 0
+                writer.frame(
+                    totals.where(alive).select(
+                        *TOTAL_KEYS,
+                        "people_plays",
+                        "bot_plays",
+                        "people_listeners",
+                        "bot_listeners",
+                        "listeners",
+                        "name",
+                        "artist_names",
+                    ),
+                    "agg_period_totals",
+                )
+                if not full:
+                    emptied = totals.where(~alive & (F.col("old_plays") > 0)).select(*TOTAL_KEYS)
+                    writer.delete("agg_period_totals", TOTAL_KEYS, [tuple(r) for r in emptied.collect()])
+                _rerank(spark, keyspace, totals, full, top_n, writer, report)
+            finally:
+                totals.unpersist()
+        finally:
+            pairs.unpersist()
+        # the buckets' new contributions replace their old ones
+        if not full:
+            writer.delete("agg_hour_pairs", ["bucket"], [(b,) for b in buckets])
+        writer.frame(new, "agg_hour_pairs")
+    finally:
+        new.unpersist()
+
+
+def _rerank(
+    spark: Any, keyspace: str, totals: Any, full: bool, top_n: int, writer: _Writer, report: FoldReport
+) -> None:
+    """New top rows of every (period, entity, audience) whose totals changed."""
+    from pyspark.sql import functions as F
+
+    changed = _audience_rows(totals.where((F.col("people_plays") + F.col("bot_plays")) > 0))
+    if full:
+        writer.frame(_rank(changed, top_n), "top_by_period")
+        return
+    # one small job: the changed (period, entity) pairs, each with the ids that lost plays
+    lost = (F.col("people_plays") < F.col("old_people")) | (F.col("bot_plays") < F.col("old_bots"))
+    summary = totals.groupBy("period", "entity").agg(F.collect_set(F.when(lost, F.col("id"))).alias("lost")).collect()
+    partitions = [(str(r["period"]), str(r["entity"]), a) for r in summary for a in ("all", "people", "bots")]
+    lost_keys = {(str(r["period"]), str(r["entity"]), str(i)) for r in summary for i in r["lost"]}
+    old_top = _old_top(writer, partitions)
+    # a ranked id that lost plays may let an unranked one in: re-rank that period from all its totals
+    ranked_ids = {(p, e, row[0]) for (p, e, _a), rows in old_top.items() for row in rows}
+    from_totals = sorted({(p, e) for p, e, i in lost_keys if (p, e, i) in ranked_ids})
+    report.reranked_from_totals += len(from_totals)
+    schema = "period string, entity string, audience string, id string, name string, artist_names array<string>," \
+        " plays long, listeners long"  # fmt: skip
+    changed_ids = totals.select("period", "entity", "id").distinct()
+    kept_rows = [
+        (p, e, a, row[0], row[1], row[2], int(row[3]), int(row[4]))
+        for (p, e, a), rows in old_top.items()
+        if (p, e) not in set(from_totals)
+        for row in rows
+    ]
+    kept = spark.createDataFrame(kept_rows, schema).join(changed_ids, ["period", "entity", "id"], "left_anti")
+    candidates = changed.unionByName(kept)
+    if from_totals:
+        chosen = spark.createDataFrame(from_totals, "period string, entity string")
+        everything = _read(spark, keyspace, "agg_period_totals").join(F.broadcast(chosen), ["period", "entity"])
+        candidates = candidates.join(F.broadcast(chosen), ["period", "entity"], "left_anti").unionByName(
+            _audience_rows(everything)
+        )
+    writer.delete("top_by_period", ["period", "entity", "audience"], partitions)
+    writer.frame(_rank(candidates, top_n), "top_by_period")
+
+
+def _old_top(writer: _Writer, partitions: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], list[Any]]:
+    from cassandra.concurrent import execute_concurrent_with_args
+
+    statement = writer.session.prepare(
+        f"SELECT id, name, artist_names, plays, listeners FROM {writer.keyspace}.top_by_period"
+        " WHERE period = ? AND entity = ? AND audience = ?"
+    )
+    results = execute_concurrent_with_args(writer.session, statement, partitions, concurrency=32)
+    return {
+        key: [(r.id, r.name, list(r.artist_names) if r.artist_names else None, r.plays, r.listeners) for r in rows]
+        for key, (_, rows) in zip(partitions, results, strict=True)
+    }
+
+
+def _fold_activity(
+    spark: Any, keyspace: str, plays: Any, buckets: list[str], full: bool, writer: _Writer, report: FoldReport
+) -> None:
+    from pyspark.sql import functions as F
+
+    new = hour_activity(plays).persist()
+    try:
+        read = new.where(F.col("dim") == "total").agg(
+            F.sum(F.col("people") + F.col("bots")).alias("plays"), F.countDistinct("bucket").alias("buckets")
+        )
+        counted = read.collect()[0]
+        report.plays_read = int(counted["plays"] or 0)
+        report.buckets = len(buckets) if not full else int(counted["buckets"] or 0)
+        keys = ["bucket", "dim", "value"]
+        if full:
+            delta = new.select(*keys, F.col("people").alias("dp"), F.col("bots").alias("db"))
+        else:
+            old = _read(spark, keyspace, "agg_hour_activity").where(F.col("bucket").isin(buckets))
+            delta = _difference(new, old.select(*keys, "people", "bots"), keys)
+        joined = with_periods(delta)
+        totals = joined.where(F.col("dim") == "total")
+        expanded = (
+            joined.where(F.col("dim") != "total")
+            .select("period", "dim", "value", "dp", "db")
+            .unionByName(totals.select("period", F.lit("how").alias("dim"), F.col("how").alias("value"), "dp", "db"))
+            .unionByName(totals.select("period", F.lit("time").alias("dim"), F.col("tv").alias("value"), "dp", "db"))
+        )
+        period_delta = expanded.groupBy("period", "dim", "value").agg(F.sum("dp").alias("dp"), F.sum("db").alias("db"))
+        if full:
+            merged = period_delta.select(
+                "period", "dim", "value", F.col("dp").alias("people"), F.col("db").alias("bots")
+            )
+            writer.frame(merged, "activity_by_period")
+        else:
+            # read the periods' partitions by key (a direct join on key and clustering columns loses the
+            # rows of a left join that have no stored row)
+            touched = sorted({period for b in buckets for period, _, _ in periods_of_bucket(b)})
+            stored = _read(spark, keyspace, "activity_by_period").where(F.col("period").isin(touched))
+            merged = (
+                period_delta.join(stored, ["period", "dim", "value"], "left")
+                .select(
+                    "period",
+                    "dim",
+                    "value",
+                    (F.coalesce(F.col("people"), F.lit(0)) + F.col("dp")).alias("people"),
+                    (F.coalesce(F.col("bots"), F.lit(0)) + F.col("db")).alias("bots"),
+                )
+                .localCheckpoint(eager=True)
+            )
+            try:
+                writer.frame(merged.where((F.col("people") + F.col("bots")) != 0), "activity_by_period")
+                zero = merged.where((F.col("people") + F.col("bots")) == 0).select("period", "dim", "value")
+                writer.delete("activity_by_period", ["period", "dim", "value"], [tuple(r) for r in zero.collect()])
+            finally:
+                merged.unpersist()
+            writer.delete("agg_hour_activity", ["bucket"], [(b,) for b in buckets])
+        writer.frame(new, "agg_hour_activity")
+    finally:
+        new.unpersist()
+
+
+def run_periods(
+    spark: Any,
+    session: Any,
+    keyspace: str,
+    top_n: int = 100,
+    full: bool = False,
+    now: datetime | None = None,
+) -> FoldReport:
+    """One run: fold the buckets marked since the checkpoint (or everything, see the module doc)."""
+    started = time.perf_counter()
+    start_time = (now or datetime.now(UTC)).astimezone(UTC)
+    checkpoints = Checkpoints(session, keyspace)
+    state = checkpoints.get()
+    mode = choose_mode(state, start_time, full)
+    report = FoldReport(mode=mode, run_id=start_time.strftime("%Y%m%dT%H%M%S") + secrets.token_hex(3))
+    buckets: set[str] | None = None
+    if mode == "incremental" and state is not None:
+        checkpoint = state["checkpoint"]
+        checkpoint = checkpoint.replace(tzinfo=UTC) if checkpoint.tzinfo is None else checkpoint
+        buckets = DirtyMarks(session, keyspace).since(checkpoint, start_time)
+    checkpoints.start(report.run_id, start_time, mode)
+    writer = _Writer(session, keyspace, write_timestamp_us())
+    if mode == "full":
+        writer.truncate(STATE_TABLES)
+    if buckets is None or buckets:
+        fold(spark, session, keyspace, buckets, top_n, writer, report)
+    report.rows_written = dict(writer.written)
+    checkpoints.done(report, start_time - CHECKPOINT_SAFETY, datetime.now(UTC))
+    report.seconds = time.perf_counter() - started
+    log.info(
+        "periods_done", mode=mode, buckets=report.buckets, plays=report.plays_read, rows=report.rows_written,
+        reranked_from_totals=report.reranked_from_totals, seconds=round(report.seconds, 2),
+    )  # fmt: skip
+    return report
