@@ -26,7 +26,8 @@ if [ ! -e "$guard" ]; then
   chmod 755 "$guard"
   placed=1
 fi
-cleanup() { [ "$placed" = 1 ] && rm -f "$guard"; }
+# (an `if`, not `&&`: a false test as the EXIT trap's last command would make the script exit 1)
+cleanup() { if [ "$placed" = 1 ]; then rm -f "$guard"; fi; }
 trap cleanup EXIT
 export DEBIAN_FRONTEND=noninteractive
 if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/nowplaying-apt.log 2>&1; then
