@@ -10,6 +10,7 @@
 #   cluster.sh check   exit 1 and name what is left of a cluster (after down), 0 when nothing is
 #   cluster.sh status  running or not
 #   cluster.sh import  import the archives of `make images` into containerd
+#   cluster.sh can-run exit 1 and print one line saying why when this machine cannot run a cluster at all
 # State lives in .local/cluster/ (CLUSTER_STATE): the PKI and containerd's image store survive `down`;
 # etcd, kubelet and the volumes do not, so every `up` starts an empty cluster.
 set -euo pipefail
@@ -95,11 +96,19 @@ own_shims() {
 }
 
 # --- preconditions -----------------------------------------------------------------------------------
+# Why this machine cannot run the cluster at all (printed as one line), or nothing. Missing packages are
+# not such a reason: `make cluster` installs them.
+cannot_run() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "not root (the local cluster runs kubelet and containerd and changes iptables)"
+  elif ! { [ -d /sys/fs/cgroup/memory ] && [ -d /sys/fs/cgroup/pids ] && [ -d /sys/fs/cgroup/cpu ]; } \
+      && ! [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    echo "no usable cgroups under /sys/fs/cgroup (kubelet needs the cpu, memory and pids controllers, v1 or v2)"
+  fi
+}
 preflight() {
-  [ "$(id -u)" = 0 ] || die "make cluster needs root (it runs kubelet, containerd and changes iptables); run it as root"
-  [ -d /sys/fs/cgroup/memory ] && [ -d /sys/fs/cgroup/pids ] && [ -d /sys/fs/cgroup/cpu ] \
-    || [ -f /sys/fs/cgroup/cgroup.controllers ] \
-    || die "no usable cgroups under /sys/fs/cgroup (kubelet needs the cpu, memory and pids controllers)"
+  local why; why=$(cannot_run)
+  [ -z "$why" ] || die "make cluster cannot run here: $why"
   "$HERE/packages.sh" --check || die "missing Debian packages (above): run make cluster-packages as root"
   command -v podman >/dev/null || die "podman is missing (make cluster-packages)"
   if ip -4 route show | grep -v "dev $BRIDGE" | grep -qE "^(10\.244\.|10\.96\.)"; then
@@ -564,5 +573,6 @@ case "${1:-}" in
   check) check ;;
   status) status ;;
   import) import_images ;;
-  *) echo "usage: $0 up|down|check|status|import" >&2; exit 2 ;;
+  can-run) why=$(cannot_run); [ -z "$why" ] || { echo "$why"; exit 1; } ;;
+  *) echo "usage: $0 up|down|check|status|import|can-run" >&2; exit 2 ;;
 esac

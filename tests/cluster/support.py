@@ -38,13 +38,13 @@ def kubectl_bin() -> str:
 
 
 def cannot_run_reason() -> str | None:
-    """Why this machine cannot run the local cluster, or None."""
-    if os.geteuid() != 0:
-        return "not root (the local cluster runs kubelet, containerd and changes iptables)"
-    cg = Path("/sys/fs/cgroup")
-    if not ((cg / "memory").is_dir() and (cg / "pids").is_dir()) and not (cg / "cgroup.controllers").is_file():
-        return "no usable cgroups under /sys/fs/cgroup"
-    return None
+    """Why this machine cannot run the local cluster (`cluster.sh can-run`, the line .ci/run prints), or None."""
+    result = subprocess.run(
+        ["bash", str(SCRIPTS / "cluster.sh"), "can-run"], capture_output=True, text=True, timeout=30
+    )
+    if result.returncode == 0:
+        return None
+    return result.stdout.strip() or result.stderr.strip() or "cluster.sh can-run failed"
 
 
 def cluster_running() -> bool:
