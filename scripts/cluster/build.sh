@@ -8,6 +8,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.sh
 . "$HERE/versions.sh"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 command -v go >/dev/null || { echo "error: go is required to build the cluster's binaries (install Go >= 1.24)" >&2; exit 1; }
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -55,7 +57,8 @@ build_kubernetes() {
   local staging
   staging=$(grep -c '^replace' "$src/go.mod")
   [ "$staging" -gt 20 ] || { echo "error: found only $staging staging modules in $gomod" >&2; exit 1; }
-  if ! (cd "$src" && go mod tidy 2>"$src/tidy.log"); then
+  step "resolve and download its modules (go mod tidy; about 4 GB into the Go module cache when cold)"
+  if ! (cd "$src" && long "go mod tidy" sh -c 'exec go mod tidy 2>tidy.log'); then
     echo "error: resolving k8s.io/kubernetes@$K8S_VERSION failed (a staging module version the proxy refuses?):" >&2
     grep -E 'reading|40[34]|not found|unknown revision' "$src/tidy.log" | head -5 >&2 || tail -5 "$src/tidy.log" >&2
     exit 1
@@ -69,7 +72,7 @@ build_kubernetes() {
   for c in $K8S_COMMANDS; do
     [ -x "$K8S_BIN/$c" ] && continue
     local t0=$SECONDS
-    (cd "$src" && go build -p 2 -trimpath -ldflags "$ld" -o "$K8S_BIN/$c.partial" "k8s.io/kubernetes/cmd/$c")
+    (cd "$src" && long "go build $c" go build -p 2 -trimpath -ldflags "$ld" -o "$K8S_BIN/$c.partial" "k8s.io/kubernetes/cmd/$c")
     mv "$K8S_BIN/$c.partial" "$K8S_BIN/$c"
     echo "built $c in $((SECONDS - t0)) s"
   done
@@ -80,7 +83,7 @@ build_coredns() {
   step "build CoreDNS $COREDNS_VERSION from the Go module proxy into $COREDNS_BIN (once)"
   mkdir -p "$COREDNS_BIN"
   local t0=$SECONDS
-  (cd "$CLUSTER_CACHE" && GOBIN="$COREDNS_BIN/.partial" go install -trimpath -ldflags "-s -w" \
+  (cd "$CLUSTER_CACHE" && GOBIN="$COREDNS_BIN/.partial" long "go install coredns" go install -trimpath -ldflags "-s -w" \
       "github.com/coredns/coredns@$COREDNS_VERSION")
   mv "$COREDNS_BIN/.partial/coredns" "$COREDNS_BIN/coredns" && rmdir "$COREDNS_BIN/.partial"
   echo "built coredns in $((SECONDS - t0)) s"

@@ -18,6 +18,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=versions.sh
 . "$HERE/versions.sh"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 STATE="${CLUSTER_STATE:-$ROOT/.local/cluster}"
 RUN="$STATE/run"
 LOGS="$STATE/logs"
@@ -344,7 +346,7 @@ import_images() {
     stem=$(basename "$f" .tar); id=$(cat "$ARCHIVES/$stem.id"); ref=$(cat "$ARCHIVES/$stem.ref")
     if [ "$(cat "$done_dir/$stem.id" 2>/dev/null)" = "$id" ] && ctr_ images ls -q | grep -qxF "$ref"; then continue; fi
     step "import $ref into containerd"
-    ctr_ images import "$f" >/dev/null
+    long "import $stem" ctr -a "$SOCK" -n k8s.io images import "$f" >/dev/null
     echo "$id" >"$done_dir/$stem.id"
   done
 }

@@ -9,6 +9,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=versions.sh
 . "$HERE/versions.sh"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 STATE="${CLUSTER_STATE:-$ROOT/.local/cluster}"
 BUILD="$STATE/build"
 ARCHIVES="$STATE/images"
@@ -59,7 +61,7 @@ build_standin() {  # name tag context [build args...]
   if [ "$(img_label "$ref" nowplaying.context)" = "$h" ]; then return 0; fi
   step "stand-in $ref"
   local t0=$SECONDS
-  "$ENGINE" build -q "${STANDIN_FLAGS[@]}" --label "nowplaying.context=$h" "$@" -t "$ref" -f "$ctx/Containerfile" "$ctx" >/dev/null
+  long "$name" "$ENGINE" build -q "${STANDIN_FLAGS[@]}" --label "nowplaying.context=$h" "$@" -t "$ref" -f "$ctx/Containerfile" "$ctx" >/dev/null
   echo "   built in $((SECONDS - t0)) s"
 }
 stage_context() {  # name -> fresh copy of docker/standins/<name> under $BUILD
@@ -164,7 +166,7 @@ project() {  # name dockerfile context [build args...]
   local name=$1 file=$2 ctx=$3; shift 3
   local ref="docker.io/library/$name:$TAG" t0=$SECONDS
   step "image $ref ($BASES bases)"
-  "$ENGINE" build -q "${BUILD_FLAGS[@]}" "$@" -t "$ref" -f "$file" "$ctx" >/dev/null
+  long "$name" "$ENGINE" build -q "${BUILD_FLAGS[@]}" "$@" -t "$ref" -f "$file" "$ctx" >/dev/null
   echo "   built in $((SECONDS - t0)) s"
 }
 
@@ -177,7 +179,7 @@ export_image() {  # ref file-stem
   mkdir -p "$ARCHIVES"
   if [ "$(cat "$ARCHIVES/$stem.id" 2>/dev/null)" != "$id" ]; then
     rm -f "$ARCHIVES/$stem.tar"
-    "$ENGINE" save -q --format docker-archive -o "$ARCHIVES/$stem.tar.partial" "$ref"
+    long "save $stem" "$ENGINE" save -q --format docker-archive -o "$ARCHIVES/$stem.tar.partial" "$ref"
     mv "$ARCHIVES/$stem.tar.partial" "$ARCHIVES/$stem.tar"
     echo "$ref" >"$ARCHIVES/$stem.ref"
     echo "$id" >"$ARCHIVES/$stem.id"

@@ -3,7 +3,6 @@
 K8S_VERSION=v1.33.13        # the newest release whose staging modules the Go module proxy serves in full
 K8S_STAGING_VERSION=v0.33.13
 COREDNS_VERSION=v1.15.0
-HELM_CLUSTER_VERSION=v3.22.0  # the same helm as `make setup`, but built with the version ldflags
 PAUSE_IMAGE=registry.k8s.io/pause:3.10
 DEBIAN_SUITE=bookworm
 CACHE="${NOWPLAYING_CACHE:-$HOME/.cache/nowplaying}"
