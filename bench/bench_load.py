@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS {ks}.plays_copy (
     loudness float, speechiness float, acousticness float, instrumentalness float, liveness float,
     valence float, tempo float, duration_ms int, time_signature int, mode int, source text,
     post_id text, author_id text, album text, release_date text, match_method text,
-    match_confidence float, features_source text, is_bot boolean, match_candidate int, match_rule text,
+    match_confidence float, features_source text, is_bot boolean, match_candidate int, match_rule text, lang text,
     PRIMARY KEY ((source, post_id))
 )"""
 
