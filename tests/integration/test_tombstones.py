@@ -106,6 +106,8 @@ def test_a_dev_mode_load_writes_no_tombstone_and_reenrichment_at_most_one_per_pl
     first = traced_hour_reads(cassandra_session, ks, buckets)
     assert first.live_rows == N_PLAYS
     assert first.tombstones == 0, f"{first.tombstones} tombstone cells in {len(buckets)} hour buckets"
+    print(f"\n{N_PLAYS:,} plays loaded: {first.live_rows:,} live rows, {first.tombstones} tombstone cells"
+          f" in {len(buckets)} traced hour-bucket reads")  # fmt: skip
 
     # the other tables the loader writes: no tombstone cell either
     load_row = cassandra_session.prepare(f"SELECT * FROM {ks}.load_log WHERE file = ?")
@@ -130,6 +132,8 @@ def test_a_dev_mode_load_writes_no_tombstone_and_reenrichment_at_most_one_per_pl
     second = traced_hour_reads(cassandra_session, ks, buckets)
     assert second.live_rows == N_PLAYS  # nothing lost, nothing doubled
     assert second.tombstones <= N_REENRICHED, f"{second.tombstones} tombstones for {N_REENRICHED} re-enriched"
+    print(f"{N_REENRICHED:,} re-enriched ({summary.files[0].rows_replaced:,} replaced): {second.live_rows:,} live"
+          f" rows, {second.tombstones} tombstones in the traced hour-bucket reads")  # fmt: skip
 
     by_id = {r["post_id"]: r for r in reenriched}
     for kind, originals in kinds.items():

@@ -121,6 +121,9 @@ def cassandra_yaml(paths: NodePaths, settings: Settings, spec: NodeSpec | None =
         "auto_bootstrap: false            # a new cluster starts empty: nothing to stream\n"
         "hinted_handoff_enabled: true\n"
         "max_hint_window: 3h\n"
+        # Hint delivery is throttled per delivery thread, the default 1024KiB/s split between the
+        # other nodes: about 2 minutes per 60 MiB of hints. The peers here share one machine.
+        "hinted_handoff_throttle: 4MiB\n"
         "native_transport_max_threads: 32\n"
         "compaction_throughput: 32MiB/s\n"
         if spec.in_cluster

@@ -330,10 +330,12 @@ def shrinks(stored: Mapping[str, object], columns: tuple[str, ...], values: tupl
 
 
 def plays_by_hour_values(play: Play) -> tuple[object, ...]:
-    return unset_missing(_plays_by_hour_values(play))
+    return unset_missing(plays_by_hour_cells(play))
 
 
-def _plays_by_hour_values(play: Play) -> tuple[object, ...]:
+def plays_by_hour_cells(play: Play) -> tuple[object, ...]:
+    """The plays_by_hour values with None (or []) where a value is missing: for an encoder that leaves
+    those unset itself (``writer.Codec``), saving the loader's hot path a pass over every value."""
     f = play.features
     return (
         play.bucket, play.played_at, play.source, play.post_id, play.author_id, play.text, play.url, play.is_bot,
