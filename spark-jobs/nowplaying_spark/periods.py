@@ -26,7 +26,10 @@ difference with the contribution stored at the bucket's previous fold (``agg_hou
 (period, entity, id, author) keeps its play counts (``agg_period_pairs``), so a listener is added when
 its count leaves zero and removed when it returns to zero. A chart is re-ranked from its previous top
 rows and the changed ids; when a ranked id lost plays the whole period is re-ranked from its totals.
-A re-folded bucket whose plays changed (re-enriched, deleted) is therefore exact too.
+A re-folded bucket whose plays changed (re-enriched, deleted) is therefore exact too. The bucket's
+stored contribution is then brought to its new one by writing only the rows that differ and deleting
+those gone, so a 5-minute increment in a busy hour writes about its own size, not the hour's.
+Each run's ``FoldReport.steps`` gives the wall time of each of its Spark actions and Cassandra rounds.
 
 Crash safety: a run sets its checkpoint row to 'running' first and to 'done' last. A run that finds
 'running' (a run died half-way), no checkpoint, or one older than the journal's TTL recomputes
@@ -39,7 +42,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -74,6 +78,8 @@ class FoldReport:
     rows_written: dict[str, int] = field(default_factory=dict)
     reranked_from_totals: int = 0
     seconds: float = 0.0
+    # wall time of each Spark action and Cassandra round of the run, by step (where the time goes)
+    steps: dict[str, float] = field(default_factory=dict)
     run_id: str = ""
 
 
@@ -187,6 +193,25 @@ def _difference(new: Any, old: Any, keys: list[str], carry: Sequence[str] = ()) 
     return out.where((F.col("dp") != 0) | (F.col("db") != 0))
 
 
+def _changed_rows(new: Any, old: Any, keys: list[str], values: Sequence[str]) -> tuple[Any, Any]:
+    """(keys to delete, rows to write) that turn the stored ``old`` into ``new``: the rows of ``new``
+    not stored as they are, written after deleting the keys ``new`` lacks and those where a value
+    became null (a null is left unset on write, so the old value would stay)."""
+    from pyspark.sql import functions as F
+
+    joined = new.alias("n").join(old.alias("o"), keys, "full_outer")
+    present = F.col("n.people").isNotNull()
+    stored = F.col("o.people").isNotNull()
+    same = stored
+    nulled = F.lit(False)
+    for value in values:
+        same = same & F.col(f"n.{value}").eqNullSafe(F.col(f"o.{value}"))
+        nulled = nulled | (F.col(f"n.{value}").isNull() & F.col(f"o.{value}").isNotNull())
+    gone = joined.where(~present | (stored & nulled)).select(*keys)
+    changed = joined.where(present & ~same).select(*keys, *[F.col(f"n.{v}").alias(v) for v in values])
+    return gone, changed
+
+
 def _read(spark: Any, keyspace: str, table: str, direct: bool = False) -> Any:
     reader = spark.read.format(CASSANDRA_FORMAT).options(keyspace=keyspace, table=table)
     if direct:
@@ -259,29 +284,46 @@ class _Writer:
         self.keyspace = keyspace
         self.t = timestamp_us
         self.written: dict[str, int] = {}
+        self.steps: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Adds the wall time of the block to ``steps[name]`` (Spark is lazy: time the actions)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - started
 
     def frame(self, frame: Any, table: str) -> None:
         """Append ``frame`` to ``table`` at T+1 (one Spark job; rows are not counted, to save one)."""
-        started = time.perf_counter()
-        (
-            frame.write.format(CASSANDRA_FORMAT)
-            .options(keyspace=self.keyspace, table=table)
-            .option("spark.cassandra.output.timestamp", str(self.t + 1))
-            .mode("append")
-            .save()
-        )
+        with self.step(f"write {table}"):
+            (
+                frame.write.format(CASSANDRA_FORMAT)
+                .options(keyspace=self.keyspace, table=table)
+                .option("spark.cassandra.output.timestamp", str(self.t + 1))
+                .mode("append")
+                .save()
+            )
         self.written[table] = self.written.get(table, 0) + 1
-        log.info("periods_write", table=table, seconds=round(time.perf_counter() - started, 2))
+        log.info("periods_write", table=table, seconds=round(self.steps[f"write {table}"], 2))
 
     def delete(self, table: str, keys: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         from cassandra.concurrent import execute_concurrent_with_args
 
-        where = " AND ".join(f"{k} = ?" for k in keys)
-        statement = self.session.prepare(f"DELETE FROM {self.keyspace}.{table} USING TIMESTAMP ? WHERE {where}")
-        params = [(self.t, *row) for row in rows]
-        if params:
-            execute_concurrent_with_args(self.session, statement, params, concurrency=32, raise_on_first_error=True)
+        with self.step(f"delete {table}"):
+            where = " AND ".join(f"{k} = ?" for k in keys)
+            statement = self.session.prepare(f"DELETE FROM {self.keyspace}.{table} USING TIMESTAMP ? WHERE {where}")
+            params = [(self.t, *row) for row in rows]
+            if params:
+                execute_concurrent_with_args(self.session, statement, params, concurrency=32, raise_on_first_error=True)
         return len(params)
+
+    def delete_frame(self, table: str, keys: Sequence[str], frame: Any) -> int:
+        """``delete`` of the key rows of a DataFrame, collected inside the step's time."""
+        with self.step(f"delete {table}"):
+            rows = [tuple(r) for r in frame.select(*keys).collect()]
+        return self.delete(table, keys, rows)
 
     def truncate(self, tables: Sequence[str]) -> None:
         for table in tables:
@@ -307,6 +349,10 @@ def fold(
         raw = raw.where(F.col("bucket").isin(sorted(buckets or ())))
     plays = _plays(raw.select(*PLAY_COLUMNS)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
+        with writer.step("read plays"):  # the one job that reads the buckets (cached for the rest)
+            counted = plays.agg(F.count("*").alias("plays"), F.countDistinct("bucket").alias("buckets")).collect()[0]
+        report.plays_read = int(counted["plays"] or 0)
+        report.buckets = len(buckets or ()) if not full else int(counted["buckets"] or 0)
         listed = sorted(buckets or ())
         _fold_pairs(spark, keyspace, plays, listed, full, top_n, writer, report)
         _fold_activity(spark, keyspace, plays, listed, full, writer, report)
@@ -328,14 +374,20 @@ def _fold_pairs(
     from pyspark.sql import functions as F
 
     new = hour_pairs(plays).persist(StorageLevel.MEMORY_AND_DISK)
+    old = None
     try:
         keys = ["bucket", "entity", "id", "author_id"]
         if full:
             delta = new.select(*keys, F.col("people").alias("dp"), F.col("bots").alias("db"), "name", "artist_names")
         else:
-            old = _read(spark, keyspace, "agg_hour_pairs").where(F.col("bucket").isin(buckets))
-            old = old.select(*keys, "people", "bots")
-            delta = _difference(new, old, keys, carry=("name", "artist_names"))
+            # read once: the difference, the names and the rewrite of the buckets' rows all use it
+            old = (
+                _read(spark, keyspace, "agg_hour_pairs")
+                .where(F.col("bucket").isin(buckets))
+                .select(*keys, "people", "bots", "name", "artist_names")
+                .persist(StorageLevel.MEMORY_AND_DISK)
+            )
+            delta = _difference(new, old.select(*keys, "people", "bots"), keys, carry=("name", "artist_names"))
         per_bucket = with_periods(delta)
         pair_delta = per_bucket.groupBy(*PAIR_KEYS).agg(F.sum("dp").alias("dp"), F.sum("db").alias("db"))
         names = per_bucket.groupBy(*TOTAL_KEYS).agg(
@@ -358,7 +410,8 @@ def _fold_pairs(
             )
         pairs = pairs.withColumn("np", F.col("op") + F.col("dp")).withColumn("nb", F.col("ob") + F.col("db"))
         # materialized once: recomputing it after the state is written would read the new state
-        pairs = pairs.localCheckpoint(eager=True)
+        with writer.step("pair deltas (old hour pairs, stored period pairs)"):
+            pairs = pairs.localCheckpoint(eager=True)
         try:
             listener = F.col("author_id") != ""
 
@@ -378,7 +431,7 @@ def _fold_pairs(
             stored_totals = _read(spark, keyspace, "agg_period_totals", direct=not full)
             if full:
                 stored_totals = stored_totals.limit(0)
-            totals = (
+            new_totals = (
                 total_delta.join(stored_totals, TOTAL_KEYS, "left")
                 .select(
                     *TOTAL_KEYS,
@@ -395,8 +448,9 @@ def _fold_pairs(
                     F.coalesce(F.col("people_plays"), F.lit(0)).alias("old_people"),
                     F.coalesce(F.col("bot_plays"), F.lit(0)).alias("old_bots"),
                 )
-                .localCheckpoint(eager=True)
-            )
+            )  # fmt: skip
+            with writer.step("totals (stored period totals)"):
+                totals = new_totals.localCheckpoint(eager=True)
             try:
                 # the state: pairs and totals (rows that fell to zero are deleted)
                 writer.frame(
@@ -407,7 +461,7 @@ def _fold_pairs(
                 )
                 if not full:
                     gone = pairs.where((F.col("np") + F.col("nb") == 0) & (F.col("op") + F.col("ob") > 0))
-                    writer.delete("agg_period_pairs", PAIR_KEYS, [tuple(r) for r in gone.select(*PAIR_KEYS).collect()])
+                    writer.delete_frame("agg_period_pairs", PAIR_KEYS, gone)
                 alive = (F.col("people_plays") + F.col("bot_plays")) > 0
                 writer.frame(
                     totals.where(alive).select(
@@ -424,18 +478,25 @@ def _fold_pairs(
                 )
                 if not full:
                     emptied = totals.where(~alive & (F.col("old_plays") > 0)).select(*TOTAL_KEYS)
-                    writer.delete("agg_period_totals", TOTAL_KEYS, [tuple(r) for r in emptied.collect()])
+                    writer.delete_frame("agg_period_totals", TOTAL_KEYS, emptied)
                 _rerank(spark, keyspace, totals, full, top_n, writer, report)
             finally:
                 totals.unpersist()
         finally:
             pairs.unpersist()
-        # the buckets' new contributions replace their old ones
-        if not full:
-            writer.delete("agg_hour_pairs", ["bucket"], [(b,) for b in buckets])
-        writer.frame(new, "agg_hour_pairs")
+        # the buckets' new contributions replace their old ones: only the rows that differ are written
+        # (a 5-minute increment changes a few thousand of an hour's rows) and the rows gone are deleted
+        if full:
+            writer.frame(new, "agg_hour_pairs")
+        else:
+            assert old is not None
+            gone, changed = _changed_rows(new, old, keys, ("people", "bots", "name", "artist_names"))
+            writer.delete_frame("agg_hour_pairs", keys, gone)
+            writer.frame(changed, "agg_hour_pairs")
     finally:
         new.unpersist()
+        if old is not None:
+            old.unpersist()
 
 
 def _rerank(
@@ -450,10 +511,13 @@ def _rerank(
         return
     # one small job: the changed (period, entity) pairs, each with the ids that lost plays
     lost = (F.col("people_plays") < F.col("old_people")) | (F.col("bot_plays") < F.col("old_bots"))
-    summary = totals.groupBy("period", "entity").agg(F.collect_set(F.when(lost, F.col("id"))).alias("lost")).collect()
-    partitions = [(str(r["period"]), str(r["entity"]), a) for r in summary for a in ("all", "people", "bots")]
-    lost_keys = {(str(r["period"]), str(r["entity"]), str(i)) for r in summary for i in r["lost"]}
-    old_top = _old_top(writer, partitions)
+    with writer.step("rerank: changed periods, their old top rows"):
+        summary = (
+            totals.groupBy("period", "entity").agg(F.collect_set(F.when(lost, F.col("id"))).alias("lost")).collect()
+        )
+        partitions = [(str(r["period"]), str(r["entity"]), a) for r in summary for a in ("all", "people", "bots")]
+        lost_keys = {(str(r["period"]), str(r["entity"]), str(i)) for r in summary for i in r["lost"]}
+        old_top = _old_top(writer, partitions)
     # a ranked id that lost plays may let an unranked one in: re-rank that period from all its totals
     ranked_ids = {(p, e, row[0]) for (p, e, _a), rows in old_top.items() for row in rows}
     from_totals = sorted({(p, e) for p, e, i in lost_keys if (p, e, i) in ranked_ids})
@@ -500,12 +564,6 @@ def _fold_activity(
 
     new = hour_activity(plays).persist()
     try:
-        read = new.where(F.col("dim") == "total").agg(
-            F.sum(F.col("people") + F.col("bots")).alias("plays"), F.countDistinct("bucket").alias("buckets")
-        )
-        counted = read.collect()[0]
-        report.plays_read = int(counted["plays"] or 0)
-        report.buckets = len(buckets) if not full else int(counted["buckets"] or 0)
         keys = ["bucket", "dim", "value"]
         if full:
             delta = new.select(*keys, F.col("people").alias("dp"), F.col("bots").alias("db"))
@@ -531,21 +589,19 @@ def _fold_activity(
             # rows of a left join that have no stored row)
             touched = sorted({period for b in buckets for period, _, _ in periods_of_bucket(b)})
             stored = _read(spark, keyspace, "activity_by_period").where(F.col("period").isin(touched))
-            merged = (
-                period_delta.join(stored, ["period", "dim", "value"], "left")
-                .select(
-                    "period",
-                    "dim",
-                    "value",
-                    (F.coalesce(F.col("people"), F.lit(0)) + F.col("dp")).alias("people"),
-                    (F.coalesce(F.col("bots"), F.lit(0)) + F.col("db")).alias("bots"),
-                )
-                .localCheckpoint(eager=True)
+            merged = period_delta.join(stored, ["period", "dim", "value"], "left").select(
+                "period",
+                "dim",
+                "value",
+                (F.coalesce(F.col("people"), F.lit(0)) + F.col("dp")).alias("people"),
+                (F.coalesce(F.col("bots"), F.lit(0)) + F.col("db")).alias("bots"),
             )
+            with writer.step("activity (stored period activity)"):
+                merged = merged.localCheckpoint(eager=True)
             try:
                 writer.frame(merged.where((F.col("people") + F.col("bots")) != 0), "activity_by_period")
-                zero = merged.where((F.col("people") + F.col("bots")) == 0).select("period", "dim", "value")
-                writer.delete("activity_by_period", ["period", "dim", "value"], [tuple(r) for r in zero.collect()])
+                zero = merged.where((F.col("people") + F.col("bots")) == 0)
+                writer.delete_frame("activity_by_period", ["period", "dim", "value"], zero)
             finally:
                 merged.unpersist()
             writer.delete("agg_hour_activity", ["bucket"], [(b,) for b in buckets])
@@ -577,14 +633,16 @@ def run_periods(
     checkpoints.start(report.run_id, start_time, mode)
     writer = _Writer(session, keyspace, write_timestamp_us())
     if mode == "full":
-        writer.truncate(STATE_TABLES)
+        with writer.step("truncate"):
+            writer.truncate(STATE_TABLES)
     if buckets is None or buckets:
         fold(spark, session, keyspace, buckets, top_n, writer, report)
     report.rows_written = dict(writer.written)
+    report.steps = {name: round(seconds, 3) for name, seconds in writer.steps.items()}
     checkpoints.done(report, start_time - CHECKPOINT_SAFETY, datetime.now(UTC))
     report.seconds = time.perf_counter() - started
     log.info(
         "periods_done", mode=mode, buckets=report.buckets, plays=report.plays_read, rows=report.rows_written,
-        reranked_from_totals=report.reranked_from_totals, seconds=round(report.seconds, 2),
+        reranked_from_totals=report.reranked_from_totals, seconds=round(report.seconds, 2), steps=report.steps,
     )  # fmt: skip
     return report

@@ -16,7 +16,7 @@ import pytest
 from nowplaying.common.aggjournal import DirtyMarks
 from nowplaying.common.config import Settings
 from nowplaying.common.periods import periods_of_bucket
-from nowplaying_spark.periods import run_periods
+from nowplaying_spark.periods import CHECKPOINT_SAFETY, run_periods
 
 from tests.fixtures_pipeline import SPARK_PLAY_COLUMNS, spark_catalogue, spark_hour_plays, spark_unset_nulls
 
@@ -185,26 +185,97 @@ def assert_matches(session: Any, keyspace: str) -> dict[str, Any]:
     return want
 
 
+# --- the gateway over the job's output ------------------------------------------------------------
+def assert_gateway_serves(base_url: str, want: dict[str, Any]) -> None:
+    """Charts, activity and status over the real job's tables answer what the plain Python computed,
+    for `all` over the months of the plays, calendar periods inside them, and periods without plays."""
+    import requests
+
+    def get(path: str, **params: Any) -> Any:
+        response = requests.get(base_url + path, params=params, timeout=60)
+        assert response.status_code == 200, (path, params, response.text[:300])
+        return response.json()
+
+    def tops(period: str, entity: str, audience: str) -> list[tuple[Any, ...]]:
+        return [r[3:] for r in want["tops"] if r[:3] == (period, entity, audience)]
+
+    for audience in ("all", "people", "bots"):
+        body = get("/api/charts/top-tracks", period="all", audience=audience, limit=50)
+        assert body["period_key"] == "all" and body["start"] is None
+        got = [(i["rank"], i["track_id"], i["track_name"], i["artist_names"] or None, i["plays"], i["listeners"])
+               for i in body["items"]]  # fmt: skip
+        assert got == tops("all", "track", audience)
+    artists = get("/api/charts/top-artists", period="year", date="2026-02-14", audience="people", limit=50)
+    assert artists["period_key"] == "year:2026"
+    got = [(i["rank"], i["artist_id"], i["artist_name"], None, i["plays"], i["listeners"]) for i in artists["items"]]
+    assert got == tops("year:2026", "artist", "people")
+    week = get("/api/charts/top-tracks", period="week", date="2026-01-01", limit=50)  # the week across two years
+    assert week["period_key"] == "week:2025-12-29" and [i["track_id"] for i in week["items"]] == [
+        r[1] for r in tops("week:2025-12-29", "track", "all")
+    ]
+
+    def activity_of(period: str) -> dict[tuple[str, str], tuple[int, int]]:
+        return {(r[1], r[2]): (r[3], r[4]) for r in want["activity"] if r[0] == period}
+
+    everything = get("/api/activity", period="all")
+    rows = activity_of("all")
+    months = sorted(v for d, v in rows if d == "time")
+    assert len(months) >= 3  # several months of plays
+    points = [p["at"] for p in everything["over_time"]]
+    assert (points[0], points[-1]) == (months[0], months[-1])  # every month between them, zeros included
+    for point in everything["over_time"]:
+        assert (point["people"], point["bots"]) == rows.get(("time", point["at"]), (0, 0))
+    people = sum(p for (d, _), (p, _) in rows.items() if d == "time")
+    bots = sum(b for (d, _), (_, b) in rows.items() if d == "time")
+    assert everything["totals"] == {"plays": people + bots, "people": people, "bots": bots}
+    assert sum(c["plays"] for c in everything["heatmap"]) == people + bots
+    for cell in everything["heatmap"]:
+        p, b = rows.get(("how", f"{cell['weekday']}-{cell['hour']:02d}"), (0, 0))
+        assert (cell["people"], cell["bots"]) == (p, b)
+    for dim, field in (("source", "by_source"), ("lang", "by_lang")):
+        assert {i["value"]: (i["people"], i["bots"]) for i in everything[field]} == {
+            v: c for (d, v), c in rows.items() if d == dim
+        }
+    month = get("/api/activity", period="month", date="2026-01-20")
+    assert month["totals"]["plays"] == sum(
+        p + b for (d, _), (p, b) in activity_of("month:2026-01").items() if d == "time"
+    )
+    # periods without plays: empty charts and zero activity, not errors
+    for kind, day in (("month", "2026-04-10"), ("week", "2026-02-02"), ("day", "2026-01-02"), ("year", "2024-06-01")):
+        assert get("/api/charts/top-tracks", period=kind, date=day)["items"] == []
+        assert get("/api/charts/top-artists", period=kind, date=day, audience="bots")["items"] == []
+        empty = get("/api/activity", period=kind, date=day)
+        assert empty["totals"] == {"plays": 0, "people": 0, "bots": 0} and empty["by_source"] == []
+    fresh = get("/api/status")["freshness"]
+    assert fresh["aggregates_ready"] is True and fresh["aggregate_running"] is False
+    assert fresh["newest_aggregate_age_s"] is not None and fresh["newest_aggregate_age_s"] >= 0
+
+
 @pytest.mark.timeout(2400)  # five Spark runs; slow on a loaded machine
 def test_periods_fold_incrementally_and_full_gives_identical_tables(
-    spark_session: Any, cassandra_session: Any, clean_db: Settings
+    spark_session: Any, cassandra_session: Any, clean_db: Settings, gateway_server: Any
 ) -> None:
     session, keyspace = cassandra_session, clean_db.cassandra_keyspace
-    # loaded a while ago (a run re-reads what was marked in the minute before its checkpoint, for safety)
-    insert(session, keyspace, make_rows(HOURS, per_hour=30, seed=1), datetime.now(UTC) - timedelta(minutes=5))
+    # Each run is given its start time and each load its marking time, minutes apart: a run re-reads
+    # what was marked in the CHECKPOINT_SAFETY minute before its checkpoint, so on the wall clock a load
+    # marked just before a run would be read again by the run after it (harmless, but not countable).
+    t0 = datetime.now(UTC)
+    assert timedelta(minutes=1, seconds=30) > CHECKPOINT_SAFETY  # the gaps below are 90 s
+    insert(session, keyspace, make_rows(HOURS, per_hour=30, seed=1), t0 - timedelta(minutes=5))
 
-    first = run_periods(spark_session, session, keyspace, top_n=TOP_N)
+    first = run_periods(spark_session, session, keyspace, top_n=TOP_N, now=t0)
     assert first.mode == "full" and first.buckets == len(HOURS)
     want = assert_matches(session, keyspace)
     periods = {row[0] for row in want["tops"]}
     assert {"all", "year:2025", "year:2026", "week:2025-12-29", "month:2026-02", "day:2026-03-02"} <= periods
     assert len([r for r in want["tops"] if r[:3] == ("all", "track", "all")]) == TOP_N  # truncated
     assert any(r[1] == "lang" and r[2] == "" for r in want["activity"])  # plays without a language
+    assert_gateway_serves(gateway_server.base_url, want)
 
     # an increment: more plays in an old bucket and a new bucket; only those two are read
     added = make_rows([HOURS[-1], datetime(2026, 3, 3, 4, tzinfo=UTC)], per_hour=12, seed=2)
-    insert(session, keyspace, added)
-    second = run_periods(spark_session, session, keyspace, top_n=TOP_N)
+    insert(session, keyspace, added, t0 + timedelta(seconds=30))
+    second = run_periods(spark_session, session, keyspace, top_n=TOP_N, now=t0 + timedelta(minutes=2))
     assert second.mode == "incremental" and second.buckets == 2
     assert second.plays_read == 30 + 12 + 12
     assert_matches(session, keyspace)
@@ -231,14 +302,14 @@ def test_periods_fold_incrementally_and_full_gives_identical_tables(
     session.execute(rematch, ("tr-new", "A new song", victim["bucket"], victim["played_at"], victim["source"],
                               victim["post_id"]))  # fmt: skip
     changed.add(victim["bucket"])
-    DirtyMarks(session, keyspace).mark(changed)
-    third = run_periods(spark_session, session, keyspace, top_n=TOP_N)
+    DirtyMarks(session, keyspace).mark(changed, t0 + timedelta(minutes=2, seconds=30))
+    third = run_periods(spark_session, session, keyspace, top_n=TOP_N, now=t0 + timedelta(minutes=4))
     assert third.mode == "incremental" and third.buckets == len(changed)
     assert third.reranked_from_totals > 0  # a ranked track lost plays: its periods re-ranked from totals
     assert_matches(session, keyspace)
 
     # nothing marked: nothing read (and no Spark job)
-    idle = run_periods(spark_session, session, keyspace, top_n=TOP_N)
+    idle = run_periods(spark_session, session, keyspace, top_n=TOP_N, now=t0 + timedelta(minutes=6))
     assert idle.mode == "incremental" and idle.buckets == 0 and idle.plays_read == 0
 
     # a run that died half-way leaves 'running' and maybe half its writes: the next run recomputes
@@ -252,6 +323,7 @@ def test_periods_fold_incrementally_and_full_gives_identical_tables(
     full = run_periods(spark_session, session, keyspace, top_n=TOP_N)
     assert full.mode == "full" and full.buckets == len(HOURS) + 1
     assert state(session, keyspace) == before
+    assert_gateway_serves(gateway_server.base_url, assert_matches(session, keyspace))
 
 
 @pytest.mark.timeout(1200)

@@ -17,7 +17,7 @@ from nowplaying_spark.aggregate import (
     trending_score,
 )
 from nowplaying_spark.backfill import BackfillError, output_batch_id, reclean
-from nowplaying_spark.session import SparkSetupError, cassandra_conf, connector_jars
+from nowplaying_spark.session import SparkSetupError, cassandra_conf, connector_jars, local_conf
 
 
 def test_day_buckets_are_the_24_hour_partitions_of_the_day() -> None:
@@ -94,6 +94,13 @@ def test_reclean_keeps_good_lines_and_names_what_is_wrong_with_the_rest() -> Non
 def test_connector_jars_missing_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SparkSetupError, match="make setup"):
         connector_jars(tmp_path / "nothing")
+
+
+def test_a_local_run_never_waits_for_locality(tmp_path: Path) -> None:
+    # one in-process executor: a locality wait can leave a task unlaunched forever (session.py)
+    (tmp_path / "spark-cassandra-connector_2.12-3.5.1.jar").write_bytes(b"")
+    conf = local_conf(Settings(spark_jars_dir=tmp_path), "local[2]")
+    assert conf["spark.locality.wait"] == "0s" and conf["spark.master"] == "local[2]"
 
 
 def test_cassandra_conf_follows_the_settings() -> None:
