@@ -201,7 +201,10 @@ def _cut_promo_tail(line: str) -> str:
     """'Noel Lorica - Last Dance Heard by 100 listeners at' -> 'Noel Lorica - Last Dance': only after
     a dash, and only when a word of the title stays."""
     low = line.lower()
-    if not any(key in low for key in _PROMO_TAIL_KEYS):
+    for key in _PROMO_TAIL_KEYS:  # a loop that stops at the first key: cheaper than one regex of them all
+        if key in low:
+            break
+    else:
         return line
     dash = _DASH_RE.search(line)
     if dash is None:
