@@ -152,9 +152,18 @@ def _tag_inside(part: str, text: str) -> bool:
     return False
 
 
+def _run_together(part: str, text: str) -> bool:
+    """The side is one @handle or #tag of the post that runs capitalised words together ("MobbDeep",
+    "#KorakeTiZnam", "PublicEnemyFTP"): the catalog's name has spaces the post did not write."""
+    bare = part.lstrip("#@")
+    return bool(bare) and _CAMEL_RE.search(bare) is not None and _from_handle(bare, text)
+
+
 def confidence(split: _Split, text: str) -> float:
     """The cleaner's belief in a split of ``text`` (0..1); see the module docstring."""
     score = rule_confidence(split.rule, split.artist)
+    if ("@" in text or "#" in text) and (_run_together(split.artist, text) or _run_together(split.title, text)):
+        score *= 0.6  # a name read from a handle or tag: a query whose spaced-out reading comes next
     if split.rule in _AUTOMATED:
         return round(score, 3)
     artist, title = split.artist, _version_free(split.title)
@@ -241,8 +250,8 @@ def readings(split: _Split, text: str, query: str) -> tuple[float, list[Candidat
     # a handle or tag read as a name: the words it runs together ("#OneDirection", "@MobbDeep"), as a
     # later reading ("#OneRepublic" is one word)
     if "@" in text or "#" in text:
-        artist_camel = _camel_split(artist) if _from_handle(artist, text) else artist
-        title_camel = _camel_split(title) if _from_handle(title, text) else title
+        artist_camel = _camel_split(artist.lstrip("#@")) if _from_handle(artist.lstrip("#@"), text) else artist
+        title_camel = _camel_split(title.lstrip("#@")) if _from_handle(title.lstrip("#@"), text) else title
         if artist_camel != artist or title_camel != title:
             ranked.append((round(own * 0.95, 3), artist_camel, title_camel, None, "camel_case"))
     for cut in _artist_cuts(artist)[:2]:
