@@ -83,7 +83,12 @@ _RECORD_RE = re.compile(
 
 
 # "from the album X", "on album X": a song named with its album, which is no reason to doubt it
-_RECORD_KEYS = ("album", "cd", "lp", "ep", "mixtape", "kindle", "book", "playlist", "continuous")
+# The words one of which every _RECORD_RE match holds ("e-book" holds "book"): a set test on the
+# post's words before the regex.
+_RECORD_WORDS = frozenset(
+    ["album", "albums", "cd", "lp", "ep", "mixtape", "kindle", "ebook", "book", "audiobook", "playlist", "continuous"]
+)
+_WORD_RE = re.compile(r"[^\W_]+")
 _FROM_RECORD_RE = re.compile(
     r"(?i)\b(?:from|off|on)\s+(?:the\s+|his\s+|her\s+|their\s+)?(?:new\s+)?(?:album|ep|lp|cd)\b"
 )
@@ -147,9 +152,18 @@ def _tag_inside(part: str, text: str) -> bool:
     return False
 
 
+def _run_together(part: str, text: str) -> bool:
+    """The side is one @handle or #tag of the post that runs capitalised words together ("MobbDeep",
+    "#KorakeTiZnam", "PublicEnemyFTP"): the catalog's name has spaces the post did not write."""
+    bare = part.lstrip("#@")
+    return bool(bare) and _CAMEL_RE.search(bare) is not None and _from_handle(bare, text)
+
+
 def confidence(split: _Split, text: str) -> float:
     """The cleaner's belief in a split of ``text`` (0..1); see the module docstring."""
     score = rule_confidence(split.rule, split.artist)
+    if ("@" in text or "#" in text) and (_run_together(split.artist, text) or _run_together(split.title, text)):
+        score *= 0.6  # a name read from a handle or tag: a query whose spaced-out reading comes next
     if split.rule in _AUTOMATED:
         return round(score, 3)
     artist, title = split.artist, _version_free(split.title)
@@ -157,8 +171,11 @@ def confidence(split: _Split, text: str) -> float:
         score *= 0.6
     sides = f"{artist}\n{title}"  # one search over both sides (no pattern crosses the line break)
     low_sides = sides.lower()
-    if any(key in low_sides for key in _PROMO_KEYS) and _PROMO_RE.search(sides):
-        score *= 0.5
+    for key in _PROMO_KEYS:  # a loop that stops at the first key (cheaper than any() over a generator)
+        if key in low_sides:
+            if _PROMO_RE.search(sides):
+                score *= 0.5
+            break
     if _DANGLING_END_RE.search(title) or _LEADING_FRAME_RE.match(artist):
         score *= 0.5
     if ("|" in sides or " -" in sides or "::" in sides or "~" in sides or "->" in sides or "*" in sides
@@ -168,8 +185,7 @@ def confidence(split: _Split, text: str) -> float:
         score *= 0.5  # "Divinity - filous Remix": a title and its version, not an artist and a title
     if split.commented:
         score *= 0.8  # a comment was cut from a side: a person's chatter, whose order is less sure
-    low = text.lower()
-    if any(key in low for key in _RECORD_KEYS) and _names_a_record(text):
+    if not _RECORD_WORDS.isdisjoint(_WORD_RE.findall(text.lower())) and _names_a_record(text):
         score *= 0.6  # "Good album indeed", "CD 20 TRACKS", "Free Kindle Book": a record or a book, not a song
     if title.count(" ") >= 3 and _mixed_case(title):
         score *= 0.7  # "Roger Jones recommends Sun Is Shining": a lower-case word inside a capitalised title
@@ -187,13 +203,15 @@ _TITLE_CUT_RE = re.compile(
 _ARTIST_GUESTS_RE = re.compile(r"(?i)\s+(?:feat\.?|ft\.?|featuring|with|w/|x|&|and|vs\.?)\s.*$")
 
 
-_CUT_CHARS = " ([–—"
+# Every boundary of _TITLE_CUT_RE holds one of these characters or is one of these words.
+_CUT_CHAR_RE = re.compile(r"[-|:~–—/(\[.!?,;]")
+_CUT_WORDS = frozenset(["on", "at", "en", "from", "via", "in"])
 
 
 def _title_cuts(title: str) -> list[str]:
     """The title cut back at each clause boundary, longest first."""
     cuts: list[str] = []
-    if not any(ch in title for ch in _CUT_CHARS):  # every boundary holds a space or a bracket
+    if _CUT_CHAR_RE.search(title) is None and _CUT_WORDS.isdisjoint(title.split()):
         return cuts
     for match in _TITLE_CUT_RE.finditer(title):
         head = title[: match.start()].strip(" -–—|:~,;")
@@ -221,30 +239,40 @@ def _artist_cuts(artist: str) -> list[str]:
 def readings(split: _Split, text: str, query: str) -> tuple[float, list[Candidate]]:
     """(confidence of the split as found, the ranked candidates) for a split of ``text``."""
     own = confidence(split, text)
-    ranked: list[Candidate] = [Candidate(split.artist, split.title, None, split.rule, own)]
+    artist, title = split.artist, split.title
+    # (confidence, artist, title, query, rule): ranked and deduplicated as tuples, and only the
+    # survivors built as Candidates (most relaxed readings are dropped or repeat the first)
+    ranked: list[tuple[float, str | None, str | None, str | None, str]] = [(own, artist, title, None, split.rule)]
     relaxed = own * 0.8
-    for title in _title_cuts(split.title)[:3]:
-        ranked.append(Candidate(split.artist, title, None, "cut_title", round(relaxed, 3)))
+    for cut in _title_cuts(title)[:3]:
+        ranked.append((round(relaxed, 3), artist, cut, None, "cut_title"))
         relaxed *= 0.85
     # a handle or tag read as a name: the words it runs together ("#OneDirection", "@MobbDeep"), as a
     # later reading ("#OneRepublic" is one word)
-    artist_camel = _camel_split(split.artist) if _from_handle(split.artist, text) else split.artist
-    title_camel = _camel_split(split.title) if _from_handle(split.title, text) else split.title
-    if artist_camel != split.artist or title_camel != split.title:
-        ranked.append(Candidate(artist_camel, title_camel, None, "camel_case", round(own * 0.95, 3)))
-    for artist in _artist_cuts(split.artist)[:2]:
-        ranked.append(Candidate(artist, split.title, None, "cut_artist", round(own * 0.7, 3)))
+    if "@" in text or "#" in text:
+        artist_camel = _camel_split(artist.lstrip("#@")) if _from_handle(artist.lstrip("#@"), text) else artist
+        title_camel = _camel_split(title.lstrip("#@")) if _from_handle(title.lstrip("#@"), text) else title
+        if artist_camel != artist or title_camel != title:
+            ranked.append((round(own * 0.95, 3), artist_camel, title_camel, None, "camel_case"))
+    for cut in _artist_cuts(artist)[:2]:
+        ranked.append((round(own * 0.7, 3), cut, title, None, "cut_artist"))
     if split.rule not in _AUTOMATED and not split.rule.startswith(("template", "by", "quoted_by", "radio")):
         swapped = 0.5 if not split.rule.endswith(_WEAK_ORDER) else 0.35
-        ranked.append(Candidate(split.title, split.artist, None, "swap_order", round(own * swapped, 3)))
+        ranked.append((round(own * swapped, 3), title, artist, None, "swap_order"))
     if query:
-        ranked.append(Candidate(None, None, query, "free_text", 0.2))
-    ranked.sort(key=lambda c: -c.confidence)
+        ranked.append((0.2, None, None, query, "free_text"))
+    ranked.sort(key=_by_confidence)  # stable: equal confidences keep their order
     seen: set[tuple[str | None, str | None, str | None]] = set()
     unique: list[Candidate] = []
-    for candidate in ranked:
-        key = (candidate.artist, candidate.title, candidate.query)
-        if key not in seen and candidate.searchable:
+    for score, a, t, q, rule in ranked:
+        key = (a, t, q)
+        if key not in seen and ((a and t) or q):  # Candidate.searchable
             seen.add(key)
-            unique.append(candidate)
-    return own, unique[:MAX_CANDIDATES]
+            unique.append(Candidate(a, t, q, rule, score))
+            if len(unique) == MAX_CANDIDATES:
+                break
+    return own, unique
+
+
+def _by_confidence(reading: tuple[float, str | None, str | None, str | None, str]) -> float:
+    return -reading[0]

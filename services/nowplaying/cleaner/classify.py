@@ -69,13 +69,15 @@ _GAME_TITLE_RE = re.compile(
 )
 # The literal start of each name (up to its first space or class), a cheap test before the regex.
 _GAME_FIRST_WORDS = tuple(sorted({re.split(r"[\\\[(]", name)[0] for name in _GAME_NAMES}))
+# Their first three letters (every start has at least three): a set test before ``startswith``.
+_GAME_FIRST_3 = frozenset(word[:3] for word in _GAME_FIRST_WORDS)
 
 
 def _opens_with_game_word(low: str) -> bool:
     """Does one of the first words (after tags and "now playing") start a game's name?"""
     for word in low.split(None, 5)[:5]:
         word = word.lstrip("#@")
-        if word.startswith(_GAME_FIRST_WORDS):
+        if word[:3] in _GAME_FIRST_3 and word.startswith(_GAME_FIRST_WORDS):
             return True
     return False
 
@@ -155,10 +157,15 @@ _SLOGAN_RE = re.compile(
     r"|(?:music|hits)\s+24\s*/\s*7)\b"
 )
 _SLOGAN_RULES = ("dash", "separator", "colon")
+# Substrings one of which every _SLOGAN_RE match holds, lower-cased: a cheap test before the regex.
+_SLOGAN_KEYS = ("best", "day", "commercial", "non", "hits", "station", "24")
 
 
 def _station_promo(split: _Split) -> bool:
     """One side of the split is a station slogan (the other is the station's name)."""
+    low = f"{split.title}\n{split.artist}".lower()
+    if not any(key in low for key in _SLOGAN_KEYS):
+        return False
     return bool(_SLOGAN_RE.search(split.title) or _SLOGAN_RE.search(split.artist))
 
 

@@ -123,7 +123,7 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
     if reposted:
         stripped = _RT_PREFIX_RE.sub("", stripped, count=1)
     # a link ends a line: words after it are a comment, words before it often a promotion
-    has_link = "/" in stripped or "spotify:" in stripped or "www." in stripped
+    has_link = "/" in stripped or "spotify:" in stripped or "www." in stripped or "URL" in stripped or "{" in stripped
     body = _URL_RE.sub("\n", stripped) if has_link else stripped
     low = body.lower()
     bot_format = _bot_text(body, low)

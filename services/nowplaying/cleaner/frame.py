@@ -54,7 +54,7 @@ _TEMPLATES: tuple[tuple[str, re.Pattern[str], str], ...] = (
             # a quoted title wins: a "by" inside the quotes is part of it ("Stand By the Harbor")
             r"(?i)\b(?:I(?:['’]m| am)|I'm currently|currently) listening to "
             r"(?:[\"“](?P<title>[^\"“”\n]+)[\"”]|(?P<title2>.+?)) by "
-            r"(?P<artist>.+?)(?:\s+(?:on|via|in|@)\s+\S.*|\s*$)",
+            r"(?P<artist>.+?)(?:\s+(?:on|via|in|@)\s+\S.*|\s+(?:right\s+now|at\s+full\s+(?:volume|blast))\b.*|\s*$)",
             re.M,
         ),
         "listening to",

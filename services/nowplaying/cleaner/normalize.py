@@ -22,7 +22,10 @@ _LASTFM_TRACK_RE = re.compile(r"last\.fm/(?:[a-z]{2}/)?music/([^/?#\s]+)/_/([^/?
 _URL_RE = re.compile(
     r"(?:https?://|www\.)\S+"
     r"|\b(?:open\.spotify\.com|spoti\.fi|spotify\.link|youtu\.be|bit\.ly|t\.co|music\.apple\.com|lnkd\.in)/\S*"
-    r"|\bspotify:(?:track|album|playlist|artist):[A-Za-z0-9]+",
+    r"|\bspotify:(?:track|album|playlist|artist):[A-Za-z0-9]+"
+    # where an archive replaced a link: "URL603", "(URL1112)", "{link}" (issue 19: the words before a
+    # link are a promotion, the words after it a comment, whatever stood for it)
+    r"|(?-i:\bURL\d+\b)|\{link\}",
     re.IGNORECASE,
 )
 

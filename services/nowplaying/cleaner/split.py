@@ -179,6 +179,7 @@ def _mention_artist(part: str) -> str:
 # Where an artist named after "by" ends: a clause ("on Spotify", "prod. by", "which samples", "is").
 _ARTIST_END_RE = re.compile(
     r"(?i)\s+(?:in\s+honou?r|from\s+(?:the|his|her|my)|off\s+(?:the|his|her)|on\s+repeat|(?:live\s+)?on\b|prod\b\.?"
+    r"|right\s+now|at\s+full\s+(?:volume|blast)"  # the listener's words after the name
     r"|produced|which|that|who|is|was|are|were|and\s+(?:it|this|i)\b|w/|with\s+(?:a|the|some)\b)\b.*"
     r"|(?<![A-Z])[!?,;(](?:\s|$).*|\s*\(.*|\s+[|•·]\s.*|\n.*|(?-i:\s+I\s+[a-z]).*"
     # the app's words after the artist ("T by A, from #SoundHound", "T by A with #Shazam", "found
@@ -268,6 +269,10 @@ def _quoted_split(text: str) -> _Split | None:
         if inner:
             return _Split(inner.artist, inner.title, "quoted_dash", inner.commented)
     before = _after_last_break(text[: match.start()]).strip(_STRIP_CHARS)
+    if before and text[match.start() - 1 :: -1].lstrip(" -–—:|").startswith(".") and before + "." in text:
+        # "Hank Williams Jr. - 'Country Boys Can Survive'": an abbreviation's stop is the name's
+        dotted = before + "."
+        before = dotted if _abbreviation_dot(dotted, len(dotted) - 1) else before
     after = text[match.end() :].strip()
     after_l = after.lower()
     if after_l.startswith(("by ", "by:")):
