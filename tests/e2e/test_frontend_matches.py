@@ -153,3 +153,36 @@ def test_an_unknown_play_says_so(mtab: Tab, world: MatchWorld) -> None:
     mtab.go("#/explain/x/no-such-post")
     mtab.page.wait_for_selector("h1:has-text('No explanation')")
     assert requests.get(f"{world.url}/api/plays/x/no-such-post/explain", timeout=10).status_code == 404
+
+
+def test_a_corrected_match_is_marked_in_the_table_and_explained(mtab: Tab, world: MatchWorld) -> None:
+    # the admin corrects the unmatched play; the next enrich run and load re-enrich it
+    refused = requests.put(
+        f"{world.url}/api/matches", json={"source": "x", "post_id": "m2", "track_id": COVER}, timeout=10
+    )
+    assert refused.status_code == 401
+    response = requests.put(
+        f"{world.url}/api/matches",
+        json={"source": "x", "post_id": "m2", "track_id": COVER, "by": "e2e-admin"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    assert run_once(world.settings, world.session).status == "ok"
+    run_load(world.settings, world.session)
+
+    page = mtab.page
+    row = _data_row(mtab, "m2")
+    assert row.locator(".tag.corrected").inner_text() == "corrected"
+    assert "Paper Satellites" in row.inner_text()
+    assert _data_row(mtab, "m1").locator(".tag.corrected").count() == 0
+    mtab.shot("data-corrected")
+    row = _data_row(mtab, "m2")
+    row.locator("a.why").click()
+    page.wait_for_selector("#explain-correction")
+    assert page.locator("h1").inner_text() == "Why this match (corrected)"
+    correction = page.locator("#explain-correction").inner_text()
+    assert "e2e-admin" in correction and COVER in correction and "nothing here|at all|" in correction
+    assert page.locator("#explain-decision").inner_text() == "Matched by a correction."
+    mtab.shot("explain-corrected")
+    assert mtab.errors == [] and mtab.dialogs == []

@@ -8,7 +8,6 @@ recorded when it decided.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,11 +20,17 @@ from nowplaying.common.config import Settings
 from nowplaying.enricher.core import MAX_UNCACHED_SEARCHES
 from nowplaying.enricher.service import run_once
 from nowplaying.loader.stage import run_load
-from nowplaying.sandbox.server import RunningSandbox, start_sandbox
-from nowplaying.sandbox.state import SandboxConfig
+from nowplaying.sandbox.server import RunningSandbox
 
 from tests.fixtures_gateway import ServerThread
-from tests.support.matching import parsed_post, sandbox_settings, search_count, spotify_track, write_clean
+from tests.support.matching import (
+    catalog_sandbox,
+    parsed_post,
+    sandbox_settings,
+    search_count,
+    spotify_track,
+    write_clean,
+)
 
 HARBOUR = "4HarbourLights0000000a"
 SATELLITES = "5PaperSatellites00000b"
@@ -42,11 +47,7 @@ NOTHING = ("Nothing Here", "At All", None, "split_dash")
 
 @pytest.fixture(scope="module")
 def explain_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    path = tmp_path_factory.mktemp("explain") / "catalog.jsonl"
-    path.write_text("\n".join(json.dumps(t) for t in CATALOG) + "\n", encoding="utf-8")
-    running = start_sandbox(SandboxConfig(posts_per_minute=0.0, initial_posts=0, catalog_file=str(path)))
-    yield running
-    running.stop()
+    yield from catalog_sandbox(tmp_path_factory.mktemp("explain"), CATALOG)
 
 
 @pytest.fixture

@@ -23,10 +23,16 @@ from nowplaying.enricher.core import MAX_UNCACHED_SEARCHES
 from nowplaying.enricher.rework import RECHECK_DAYS
 from nowplaying.enricher.service import run_once
 from nowplaying.loader.stage import run_load
-from nowplaying.sandbox.server import RunningSandbox, start_sandbox
-from nowplaying.sandbox.state import SandboxConfig
+from nowplaying.sandbox.server import RunningSandbox
 
-from tests.support.matching import parsed_post, sandbox_settings, search_count, spotify_track, write_clean
+from tests.support.matching import (
+    catalog_sandbox,
+    parsed_post,
+    sandbox_settings,
+    search_count,
+    spotify_track,
+    write_clean,
+)
 
 HARBOUR = "4HarbourLights0000000a"
 LATE = "7SaltLinesWrenHollow0c"  # released after the post named it
@@ -37,12 +43,8 @@ BUCKET = "2026-12-01T10"
 
 @pytest.fixture(scope="module")
 def recheck_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    path = tmp_path_factory.mktemp("recheck") / "catalog.jsonl"
     track = spotify_track(HARBOUR, "Quiet Harbour Lights", [("1MarlowFenn00000000000", "Marlow Fenn")], "Tidewater")
-    path.write_text(json.dumps(track) + "\n", encoding="utf-8")
-    running = start_sandbox(SandboxConfig(posts_per_minute=0.0, initial_posts=0, catalog_file=str(path)))
-    yield running
-    running.stop()
+    yield from catalog_sandbox(tmp_path_factory.mktemp("recheck"), [track])
 
 
 @pytest.fixture

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from nowplaying.common.config import Settings
@@ -105,3 +108,17 @@ def sandbox_settings(settings: Settings, base: str, **update: Any) -> Settings:
             **update,
         }
     )
+
+
+def catalog_sandbox(folder: Path, tracks: list[dict[str, Any]]) -> Iterator[Any]:
+    """A sandbox (no posts) whose catalog also holds ``tracks`` (a SANDBOX_CATALOG file in ``folder``)."""
+    from nowplaying.sandbox.server import start_sandbox
+    from nowplaying.sandbox.state import SandboxConfig
+
+    path = folder / "catalog.jsonl"
+    path.write_text("".join(json.dumps(t) + "\n" for t in tracks), encoding="utf-8")
+    running = start_sandbox(SandboxConfig(posts_per_minute=0.0, initial_posts=0, catalog_file=str(path)))
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -18,12 +18,14 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.query import PreparedStatement
 
+from nowplaying.common.cassandra import prepare_idempotent
 from nowplaying.common.lake import Lake, new_batch_id, rework_batch_id
 from nowplaying.common.logging import get_logger
 from nowplaying.enricher import core
@@ -82,12 +84,7 @@ class ReworkQueue:
     def __init__(self, session: Session, keyspace: str) -> None:
         self.session = session
         ks = keyspace
-
-        def prep(cql: str) -> PreparedStatement:
-            statement = session.prepare(cql)
-            statement.is_idempotent = True
-            return statement
-
+        prep = partial(prepare_idempotent, session)
         self._insert = prep(
             f"INSERT INTO {ks}.rework_due (due_day, source, post_id, reason, attempt, queued_at)"
             " VALUES (?, ?, ?, ?, ?, ?)"

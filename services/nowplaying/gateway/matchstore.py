@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from cassandra.cluster import Session
-from cassandra.query import BatchStatement, BatchType, PreparedStatement
+from cassandra.query import BatchStatement, BatchType
 
+from nowplaying.common.cassandra import prepare_idempotent
 from nowplaying.gateway.rows import as_dict
 
 REQUEST_TIMEOUT_S = 15.0
@@ -33,12 +35,7 @@ class MatchStore:
     def __init__(self, session: Session, keyspace: str) -> None:
         self.session = session
         ks = keyspace
-
-        def prep(cql: str) -> PreparedStatement:
-            statement = session.prepare(cql)
-            statement.is_idempotent = True
-            return statement
-
+        prep = partial(prepare_idempotent, session)
         self._play = prep(
             "SELECT source, post_id, played_at, explain, match_keys, track_id, method, enriched_at"
             f" FROM {ks}.play_matches WHERE source = ? AND post_id = ?"
