@@ -6,6 +6,7 @@ import { empty, h, replace } from "./lib/dom";
 import { type PageName, parseHash } from "./lib/router";
 import { chartsPage } from "./pages/charts";
 import { dataPage } from "./pages/data";
+import { explainPage } from "./pages/explain";
 import { homePage } from "./pages/home";
 import { trackPage } from "./pages/track";
 import { type Ctx, type PageFn, type View } from "./pages/view";
@@ -17,6 +18,7 @@ const PAGES: Record<PageName, PageFn> = {
   visuals: visualsPage,
   charts: chartsPage,
   track: trackPage,
+  explain: explainPage,
 };
 
 const NAV: [PageName, string, string][] = [
@@ -76,7 +78,7 @@ function start(): void {
     current?.dispose();
     current = null;
     for (const [page, a] of links) {
-      if (parsed && (parsed.page === page || (parsed.page === "track" && page === "data"))) a.setAttribute("aria-current", "page");
+      if (parsed && (parsed.page === page || ((parsed.page === "track" || parsed.page === "explain") && page === "data"))) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
     if (!parsed) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildHash, parseHash, trackHash } from "../src/lib/router";
+import { buildHash, explainHash, parseHash, trackHash } from "../src/lib/router";
 
 describe("router", () => {
   it("routes the empty hash and #/ to home", () => {
@@ -32,5 +32,15 @@ describe("router", () => {
     expect(buildHash("home")).toBe("#/");
     expect(buildHash("charts", new URLSearchParams({ day: "2026-03-01" }))).toBe("#/charts?day=2026-03-01");
     expect(buildHash("data", new URLSearchParams())).toBe("#/data");
+  });
+
+  it("reads a play's source and post id for the Explain page, and round-trips them", () => {
+    const hash = explainHash("bluesky", "at://did:plc:x/app.bsky.feed.post/3k");
+    const r = parseHash(hash);
+    expect(r?.page).toBe("explain");
+    expect(r?.source).toBe("bluesky");
+    expect(r?.id).toBe("at://did:plc:x/app.bsky.feed.post/3k");
+    expect(parseHash("#/explain/x")).toBeNull();
+    expect(parseHash("#/explain/x/1/2")).toBeNull();
   });
 });

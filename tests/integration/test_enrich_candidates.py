@@ -7,8 +7,6 @@ names (plus two malformed lines), added to the generated catalog. Posts are Pars
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,34 +16,26 @@ import pytest
 import requests
 from nowplaying.common.cassandra import connect, shutdown
 from nowplaying.common.config import Settings
-from nowplaying.common.lake import FolderLake, new_batch_id
-from nowplaying.common.models import ParsedPost
 from nowplaying.enricher.core import MAX_UNCACHED_SEARCHES
 from nowplaying.enricher.service import run_once
 from nowplaying.sandbox.server import RunningSandbox, start_sandbox
 from nowplaying.sandbox.state import SandboxConfig
-from pydantic import SecretStr
+
+from tests.support.matching import (
+    enriched_rows,
+    parsed_post,
+    sandbox_settings,
+    search_count,
+    spotify_track,
+    write_clean,
+)
 
 HARBOUR = "4HarbourLights0000000a"  # Spotify ids: 22 base62 characters
 SATELLITES = "5PaperSatellites00000b"
 COVER = "6PaperSatellitesCover0"
 
 
-def _track(track_id: str, name: str, artists: list[tuple[str, str]], album: str) -> dict[str, Any]:
-    people = [{"id": a_id, "name": a_name, "type": "artist"} for a_id, a_name in artists]
-    return {
-        "type": "track",
-        "id": track_id,
-        "name": name,
-        "artists": people,
-        "album": {"id": track_id[::-1], "name": album, "album_type": "album", "release_date": "2011-05-02",
-                  "total_tracks": 11, "artists": people[:1]},
-        "duration_ms": 201_000,
-        "popularity": 41,
-        "explicit": False,
-        "track_number": 3,
-        "external_ids": {"isrc": "GBAAA1100001"},
-    }  # fmt: skip
+_track = spotify_track
 
 
 CATALOG_LINES = [
@@ -72,20 +62,7 @@ def catalog_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
 def settings(clean_db: Settings, lake_dir: Path, catalog_sandbox: tuple[RunningSandbox, Path]) -> Settings:
     running, _ = catalog_sandbox
     running.reset()
-    base = running.base_url
-    return clean_db.model_copy(
-        update={
-            "lake_dir": lake_dir,
-            "spotify_accounts_base": f"{base}/spotify/accounts",
-            "spotify_api_base": f"{base}/spotify/api/v1",
-            "reccobeats_base": f"{base}/reccobeats",
-            "spotify_client_id": "sandbox-client",
-            "spotify_client_secret": SecretStr("sandbox-secret"),
-            "retry_base_delay_s": 0.01,
-            "retry_max_delay_s": 0.05,
-            "pushgateway_url": None,
-        }
-    )
+    return sandbox_settings(clean_db, running.base_url, lake_dir=lake_dir)
 
 
 @pytest.fixture
@@ -95,54 +72,17 @@ def session(settings: Settings) -> Iterator[Any]:
     shutdown(s)
 
 
-def _post(post_id: str, text: str, readings: list[tuple[str | None, str | None, str | None, str]]) -> dict[str, Any]:
-    """A parsed post whose candidates are ``readings`` (artist, title, query, rule), best first."""
-    first = readings[0]
-    return ParsedPost.from_dict(
-        {
-            "source": "x",
-            "post_id": post_id,
-            "created_at": "2026-12-01T10:00:00Z",
-            "author_id": "station-1",
-            "author_name": None,
-            "lang": "en",
-            "text": text,
-            "urls": [],
-            "raw": {},
-            "kind": "parsed" if first[0] else "query",
-            "rule": first[3],
-            "artist": first[0],
-            "title": first[1],
-            "query": first[2],
-            "spotify_track_id": None,
-            "is_bot": True,
-            "candidates": [
-                {"artist": a, "title": t, "query": q, "rule": rule, "confidence": round(0.9 - 0.1 * i, 2)}
-                for i, (a, t, q, rule) in enumerate(readings)
-            ],
-        }
-    ).to_dict()
+_post = parsed_post
+_rows = enriched_rows
 
 
 def _write(settings: Settings, *posts: dict[str, Any]) -> None:
-    FolderLake(settings.lake_dir).write_jsonl("clean", new_batch_id("cand"), list(posts))
-
-
-def _rows(settings: Settings) -> dict[str, dict[str, str]]:
-    lake = FolderLake(settings.lake_dir)
-    out: dict[str, dict[str, str]] = {}
-    for batch in lake.list_batches("enriched"):
-        for row in csv.DictReader(io.StringIO(lake.read_bytes(batch).decode("utf-8"))):
-            assert row["post_id"] not in out  # nothing doubled
-            out[row["post_id"]] = row
-    return out
+    write_clean(settings, *posts)
 
 
 def _searches(running: RunningSandbox) -> int:
     """Spotify search requests the sandbox received so far."""
-    return int(
-        running.admin("GET", "/stats")["requests_by_endpoint"].get("spotify", {}).get("/spotify/api/v1/search", 0)
-    )
+    return search_count(running.admin("GET", "/stats"))
 
 
 STATION_FIRST = ("Harbour FM 104.2 Marlow Fenn", "Quiet Harbour Lights", None, "split_dash")

@@ -156,6 +156,12 @@ seccompProfile:
       name: {{ include "nowplaying.secretName" $root }}
       key: CURSOR_SECRET
       optional: true
+- name: ADMIN_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "nowplaying.secretName" $root }}
+      key: ADMIN_TOKEN
+      optional: true
 {{- range $key, $value := $root.Values.env }}
 - name: {{ $key }}
   value: {{ $value | quote }}

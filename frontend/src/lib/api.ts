@@ -230,6 +230,64 @@ export interface Status {
   cronjobs?: CronJobStatus[];
 }
 
+// --- explain a match (GET /api/plays/{source}/{post_id}/explain) ----------------------------------
+export interface CachedResolution {
+  track_id: string | null;
+  confidence: number | null;
+  method: string;
+}
+
+export interface CatalogCandidate {
+  track_id: string;
+  name: string;
+  artists: string[];
+  album: string;
+  confidence: number | null;
+  similarity: number | null;
+  penalty: number | null;
+  title_similarity?: number | null;
+  artist_similarity?: number | null;
+  swapped?: boolean | null;
+}
+
+export interface ExplainedSearch {
+  reading: number;
+  method: string;
+  q: string;
+  from: "api" | "run" | "budget";
+  results: number;
+  top: CatalogCandidate[];
+  accepted: string | null;
+}
+
+export interface Explanation {
+  v: number;
+  at: string;
+  context: "batch" | "recheck" | "override";
+  post: { kind: string; rule: string | null; is_bot: boolean };
+  candidates: { index: number; rule: string; confidence: number | null; artist: string | null; title: string | null; query: string | null }[];
+  readings: { index: number; kind: string; key: string; track_id?: string | null; cache: "hit" | "negative" | "miss"; cached?: CachedResolution | null }[];
+  walk_cache: CachedResolution | null;
+  searches: ExplainedSearch[];
+  api_searches: number;
+  threshold: number | null;
+  budget: number;
+  decision: { track_id: string | null; confidence: number | null; method: string; matched: boolean; reading: number | null; by: string };
+  override?: { query_key: string; track_id: string | null; not_a_song: boolean; set_by: string; set_at: string } | null;
+}
+
+export interface PlayExplanation {
+  source: string;
+  post_id: string;
+  played_at: string | null;
+  enriched_at: string | null;
+  match_keys: string[];
+  track_id: string | null;
+  method: string | null;
+  corrected: boolean;
+  explanation: Explanation;
+}
+
 /** A failed API call, with a message meant for people. */
 export class ApiError extends Error {
   readonly status: number;
@@ -279,6 +337,7 @@ export interface Api {
   get<T>(path: string, params?: Params, signal?: AbortSignal): Promise<T>;
   plays(params: Params, signal?: AbortSignal): Promise<Page<Play>>;
   track(trackId: string, params?: Params, signal?: AbortSignal): Promise<TrackDetail>;
+  explain(source: string, postId: string, signal?: AbortSignal): Promise<PlayExplanation>;
   topTracks(params: Params, signal?: AbortSignal): Promise<Chart<TopTrack>>;
   topArtists(params: Params, signal?: AbortSignal): Promise<Chart<TopArtist>>;
   trending(params: Params, signal?: AbortSignal): Promise<Chart<TrendingTrack>>;
@@ -317,6 +376,8 @@ export function createApi(fetchFn: FetchLike, base = ""): Api {
     get,
     plays: (params, signal) => get<Page<Play>>("/api/plays", params, signal),
     track: (trackId, params, signal) => get<TrackDetail>(`/api/tracks/${encodeURIComponent(trackId)}`, params ?? {}, signal),
+    explain: (source, postId, signal) =>
+      get<PlayExplanation>(`/api/plays/${encodeURIComponent(source)}/${encodeURIComponent(postId)}/explain`, {}, signal),
     topTracks: (params, signal) => get<Chart<TopTrack>>("/api/charts/top-tracks", params, signal),
     topArtists: (params, signal) => get<Chart<TopArtist>>("/api/charts/top-artists", params, signal),
     trending: (params, signal) => get<Chart<TrendingTrack>>("/api/charts/trending", params, signal),

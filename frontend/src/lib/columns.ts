@@ -33,7 +33,14 @@ export const PLAY_COLUMNS: readonly PlayColumn[] = [
     label: "Match",
     visible: true,
     numeric: false,
-    text: (p) => (p.matched ? `${p.match_method ?? "matched"} · ${formatPercent(p.match_confidence)}` : "no match"),
+    text: (p) =>
+      p.match_method === "override"
+        ? p.matched
+          ? "corrected"
+          : "corrected · not a song"
+        : p.matched
+          ? `${p.match_method ?? "matched"} · ${formatPercent(p.match_confidence)}`
+          : "no match",
   },
   { id: "is_bot", label: "Bot", visible: false, numeric: false, text: (p) => (p.is_bot ? "bot" : "person") },
   { id: "album", label: "Album", visible: false, numeric: false, text: (p) => p.album ?? "" },

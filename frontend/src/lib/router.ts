@@ -1,16 +1,18 @@
 // Hash routing: "#/data?artist=Queen", "#/track/<id>". Works behind any static server, and the
 // gateway's SPA fallback is not needed.
 
-export type PageName = "home" | "data" | "visuals" | "charts" | "track";
+export type PageName = "home" | "data" | "visuals" | "charts" | "track" | "explain";
 
 export interface Route {
   page: PageName;
-  /** The track id for the Track page. */
+  /** The track id for the Track page; the post id for the Explain page. */
   id: string;
+  /** The post's source, for the Explain page ("#/explain/<source>/<post id>"). */
+  source?: string;
   params: URLSearchParams;
 }
 
-const PAGES: readonly PageName[] = ["home", "data", "visuals", "charts", "track"];
+const PAGES: readonly PageName[] = ["home", "data", "visuals", "charts", "track", "explain"];
 
 /** The route of a location hash; unknown pages are reported as null. */
 export function parseHash(hash: string): Route | null {
@@ -26,6 +28,11 @@ export function parseHash(hash: string): Route | null {
     if (!id || parts.length > 2) return null;
     return { page, id: safeDecode(id), params };
   }
+  if (page === "explain") {
+    const postId = parts[2];
+    if (!id || !postId || parts.length > 3) return null;
+    return { page, id: safeDecode(postId), source: safeDecode(id), params };
+  }
   if (parts.length > 1) return null;
   return { page, id: "", params };
 }
@@ -34,6 +41,11 @@ export function buildHash(page: PageName, params?: URLSearchParams | null, id = 
   const path = page === "home" ? "#/" : page === "track" ? `#/track/${encodeURIComponent(id)}` : `#/${page}`;
   const query = params ? params.toString() : "";
   return query ? `${path}?${query}` : path;
+}
+
+/** The Explain page of a play: why it matched its track, or did not. */
+export function explainHash(source: string, postId: string): string {
+  return `#/explain/${encodeURIComponent(source)}/${encodeURIComponent(postId)}`;
 }
 
 export function trackHash(trackId: string): string {

@@ -28,7 +28,7 @@ import {
 } from "../lib/filters";
 import { formatDateTime, safeHref } from "../lib/format";
 import * as pager from "../lib/pager";
-import { buildHash, type Route, trackHash } from "../lib/router";
+import { buildHash, explainHash, type Route, trackHash } from "../lib/router";
 import { type Ctx, Latest, Scope, type View } from "./view";
 
 const VISIBILITY_KEY = "nowplaying.data.columns";
@@ -78,8 +78,15 @@ function cellContent(id: string, play: Play, text: string): Node | string {
       return play.matched && play.track_id ? h("a", { href: trackHash(play.track_id), tabindex: "-1" }, text) : h("span", { class: "muted" }, text);
     case "source":
       return h("span", { class: `tag src-${play.source}` }, text);
-    case "match":
-      return h("span", { class: play.matched ? "tag ok" : "tag none" }, text);
+    case "match": {
+      const corrected = play.match_method === "override";
+      return h(
+        "div",
+        { class: "match" },
+        h("span", { class: corrected ? "tag corrected" : play.matched ? "tag ok" : "tag none", title: corrected ? "An admin corrected this match" : null }, text),
+        h("a", { class: "why", href: explainHash(play.source, play.post_id), tabindex: "-1", "aria-label": `Why this match: ${play.source} post ${play.post_id}` }, "why?"),
+      );
+    }
     case "played_at":
       return h("time", { datetime: play.played_at }, text);
     case "is_bot":

@@ -4,7 +4,7 @@ import type { Features, TrackDetail, TrackPost } from "../lib/api";
 import { type AnyChart, lineConfig } from "../lib/chart";
 import { empty, errorBox, h, isAbort, loading, messageOf, replace } from "../lib/dom";
 import { formatDateTime, formatDuration, formatFeature, formatKey, formatNumber, safeHref, spotifyTrackUrl } from "../lib/format";
-import { buildHash, type Route } from "../lib/router";
+import { buildHash, explainHash, type Route } from "../lib/router";
 import { fillDays } from "../lib/series";
 import { type Ctx, Latest, Scope, type View } from "./view";
 
@@ -70,7 +70,13 @@ function postItem(post: TrackPost): HTMLElement {
     ),
     // Text from posts is only ever a text node.
     h("p", { class: "post-body" }, post.text ?? ""),
-    href ? h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, "Open the post ↗") : null,
+    h(
+      "p",
+      { class: "post-links" },
+      href ? h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, "Open the post ↗") : null,
+      href ? " · " : null,
+      h("a", { class: "why", href: explainHash(post.source, post.post_id) }, "Why this match"),
+    ),
   );
 }
 

@@ -17,7 +17,7 @@ from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
-from cassandra.query import UNSET_VALUE
+from cassandra.query import UNSET_VALUE, PreparedStatement
 
 from nowplaying.common.config import Settings
 from nowplaying.common.logging import get_logger
@@ -93,6 +93,13 @@ def shutdown(session: Session) -> None:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def prepare_idempotent(session: Session, cql: str) -> PreparedStatement:
+    """A prepared statement the driver may retry (re-running it gives the same cells)."""
+    statement = session.prepare(cql)
+    statement.is_idempotent = True
+    return statement
 
 
 # --- stage progress: which input batches a stage has finished ------------------------------

@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     reccobeats_base: str = Field("https://api.reccobeats.com", description="ReccoBeats base URL")
     match_threshold: float = Field(0.80, description="accept a match at or above this confidence")
     match_cache_ttl_s: int = Field(30 * 24 * 3600, description="match cache entry lifetime")
+    rework_per_run: int = Field(
+        200,
+        ge=0,
+        le=100_000,
+        description="plays re-enriched per enrich run at most (re-checks of the unmatched, corrected matches)",
+    )
 
     # --- loader -----------------------------------------------------------------------------
     load_workers: int = Field(
@@ -158,6 +164,9 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", description="comma-separated allowed CORS origins; empty = none")
     frontend_dist: Path = Field(PROJECT_ROOT / "frontend" / "dist", description="built frontend to serve")
     page_size_max: int = Field(200, description="largest page the plays API returns")
+    admin_token: SecretStr | None = Field(
+        None, description="bearer token of the admin API (PUT /api/matches); unset = the admin API is off (404)"
+    )
 
     # --- sandbox ----------------------------------------------------------------------------
     sandbox_host: str = Field("127.0.0.1", description="bind address of the sandbox")

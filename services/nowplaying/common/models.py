@@ -315,5 +315,5 @@ UNIT_FEATURES = (
     "danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness", "valence",
 )  # fmt: skip
 
-MATCH_METHODS = ("link", "search_fields", "search_relaxed", "search_free", "cache", "none")
+MATCH_METHODS = ("link", "search_fields", "search_relaxed", "search_free", "cache", "override", "none")
 FEATURES_SOURCES = ("spotify", "reccobeats", "")

@@ -27,6 +27,7 @@ SEARCH_FIELDS = "search_fields"
 SEARCH_RELAXED = "search_relaxed"
 SEARCH_FREE = "search_free"
 NONE = "none"
+OVERRIDE = "override"  # an admin's correction (PUT /api/matches): a track, or "not a song" (no track)
 
 HIGH_BAND = 0.9
 MAX_UNCACHED_SEARCHES = 3  # Spotify searches one post may cost (issue 19); cached answers are free
@@ -404,25 +405,50 @@ def version_penalty(want: Want, track: Track) -> float:
     return sum(TAG_PENALTY[t] for t in unsaid) + MISSING_VERSION_PENALTY * len(not_this)
 
 
+@dataclass(frozen=True, slots=True)
+class ScoreParts:
+    """How a confidence came about: the similarity before penalties, the version penalty, and for an
+    artist + title the two similarities of the orientation that scored (``swapped``: "Title - Artist")."""
+
+    confidence: float
+    similarity: float
+    penalty: float
+    title: float | None = None
+    artist: float | None = None
+    swapped: bool = False
+
+
 def score(want: Want, track: Track) -> float:
     """Confidence in 0..1 that ``track`` is what the post names."""
+    return score_parts(want, track).confidence
+
+
+def score_parts(want: Want, track: Track) -> ScoreParts:
+    """``score`` with its parts (the explanation of a match shows them)."""
     if want.kind == LINK:
-        return 1.0 if want.track_id == track.id else 0.0
+        same = 1.0 if want.track_id == track.id else 0.0
+        return ScoreParts(same, same, 0.0)
+    title_sim: float | None = None
+    artist_sim: float | None = None
+    swapped = False
     if want.artist and want.title:
-        raw = _pair_similarity(want.artist, want.title, track)
+        raw, title_sim, artist_sim = _pair_parts(want.artist, want.title, track)
         # "Title - Artist" posts the cleaner could not orient
-        raw = max(raw, _pair_similarity(want.title, want.artist, track) - 0.05)
+        other, other_title, other_artist = _pair_parts(want.title, want.artist, track)
+        if other - 0.05 > raw:
+            raw, title_sim, artist_sim, swapped = other - 0.05, other_title, other_artist, True
     else:
         raw = _query_similarity(want.query or "", track)
-    return max(0.0, min(1.0, raw - version_penalty(want, track)))
+    penalty = version_penalty(want, track)
+    return ScoreParts(max(0.0, min(1.0, raw - penalty)), raw, penalty, title_sim, artist_sim, swapped)
 
 
-def _pair_similarity(artist: str, title: str, track: Track) -> float:
+def _pair_parts(artist: str, title: str, track: Track) -> tuple[float, float, float]:
     """1 minus the shortfalls, the title's counting double: a near title by the right artist is
-    another song of theirs, a right title by another artist is a cover."""
+    another song of theirs, a right title by another artist is a cover. (similarity, title, artist)"""
     title_sim = title_similarity(title, track.name)
     artist_sim = artist_similarity(artist, track.artist_names)
-    return 1.0 - TITLE_WEIGHT * (1.0 - title_sim) - ARTIST_WEIGHT * (1.0 - artist_sim)
+    return 1.0 - TITLE_WEIGHT * (1.0 - title_sim) - ARTIST_WEIGHT * (1.0 - artist_sim), title_sim, artist_sim
 
 
 def _query_similarity(query: str, track: Track) -> float:
@@ -490,7 +516,11 @@ def rank_candidates(want: Want, candidates: Iterable[Track]) -> list[Scored]:
 
 def decide(want: Want, candidates: Iterable[Track], method: str, threshold: float) -> tuple[Resolution, Track | None]:
     """Accept the best candidate at or above the threshold, else unmatched with the best score."""
-    ranked = rank_candidates(want, candidates)
+    return decide_ranked(rank_candidates(want, candidates), method, threshold)
+
+
+def decide_ranked(ranked: Sequence[Scored], method: str, threshold: float) -> tuple[Resolution, Track | None]:
+    """``decide`` on candidates already ranked."""
     if not ranked:
         return Resolution(None, 0.0, NONE), None
     best = ranked[0]
@@ -523,6 +553,7 @@ def walk_readings(
     search: Callable[[str], Sequence[Track]],
     threshold: float,
     budget: int = MAX_UNCACHED_SEARCHES,
+    trace: list[SearchStep] | None = None,
 ) -> Walk:
     """Try a post's readings in order, cache first, and take the first whose best match passes.
 
@@ -535,6 +566,7 @@ def walk_readings(
     most ``budget`` per walk; past it, only plans already answered are still tried. A walk the budget
     cut short settles its whole set of readings as unmatched (``walk_key``), so the same post again
     costs nothing, while its unfinished readings stay open for other posts.
+    ``trace``, when given, receives every search step in order (the explanation of the decision).
     """
     for index, want in readings:
         hit = cached.get(want.key)
@@ -560,13 +592,21 @@ def walk_readings(
     for n, (method, q) in order:
         index, want, plans = open_readings[n]
         found = lookup(q)
+        origin = "run"
         if found is None:
             if spent >= budget:
+                if trace is not None:
+                    trace.append(SearchStep(index, method, q, "budget", 0, ()))
                 continue
             spent += 1
             found = search(q)
+            origin = "api"
         tried[n] += 1
-        resolution, track = decide(want, found, method, threshold)
+        ranked = rank_candidates(want, found)
+        resolution, track = decide_ranked(ranked, method, threshold)
+        if trace is not None:
+            top = tuple((s.track, score_parts(want, s.track)) for s in ranked[:TRACE_TOP])
+            trace.append(SearchStep(index, method, q, origin, len(ranked), top, resolution.track_id))
         if track is not None:
             verdicts[want.key] = resolution
             settled = {
@@ -583,6 +623,24 @@ def walk_readings(
     if len(verdicts) < len(open_readings):
         verdicts[whole] = best  # the budget cut it short: the same readings again get the same answer
     return Walk(best, None, None, spent, verdicts)
+
+
+TRACE_TOP = 3  # catalog candidates kept per search in an explanation
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStep:
+    """One search of a walk: the reading it was for, the plan, where the answer came from ('api': a
+    Spotify request; 'run': a search this run had made already; 'budget': not made, over the budget),
+    how many results, the best of them with their score parts, and the track accepted (if any)."""
+
+    reading: int
+    method: str
+    q: str
+    origin: str
+    results: int
+    top: tuple[tuple[Track, ScoreParts], ...]
+    accepted: str | None = None
 
 
 def walk_key(readings: Sequence[tuple[int, Want]]) -> str:
@@ -635,6 +693,7 @@ class Row:
     features: Features = field(default_factory=dict)
     features_source: str = ""
     reading: int | None = None  # the index of the reading (ParsedPost.candidates) that matched
+    explain: dict[str, Any] | None = None  # the explanation of the decision (explain.explanation)
 
 
 def csv_row(row: Row) -> dict[str, str]:
@@ -649,7 +708,7 @@ def csv_row(row: Row) -> dict[str, str]:
         source=post.source,
         post_id=post.post_id,
         author_id=post.author_id,
-        match_method=row.resolution.method if track else NONE,
+        match_method=row.resolution.method if track or row.resolution.method == OVERRIDE else NONE,
         match_confidence=f"{row.resolution.confidence:.3f}",
         is_bot="true" if post.is_bot else "false",
         lang=post.lang or "",

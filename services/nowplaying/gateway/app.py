@@ -22,7 +22,7 @@ from nowplaying.gateway import frontend
 from nowplaying.gateway.context import Context
 from nowplaying.gateway.errors import install_error_handlers
 from nowplaying.gateway.middleware import GatewayMiddleware
-from nowplaying.gateway.routes import activity, catalog, charts, ops, plays, stats
+from nowplaying.gateway.routes import activity, catalog, charts, matches, ops, plays, stats
 
 log = get_logger(__name__)
 
@@ -58,7 +58,7 @@ def create_app(settings: Settings, session: Session | None = None) -> FastAPI:
     )
     app.state.context = context
     install_error_handlers(app)
-    for module in (plays, catalog, charts, activity, stats, ops):
+    for module in (plays, matches, catalog, charts, activity, stats, ops):
         app.include_router(module.router(settings))
     app.include_router(frontend.router(settings.frontend_dist))
 

@@ -16,6 +16,7 @@ from nowplaying.common.cassandra import CassandraUnavailable, connect, shutdown
 from nowplaying.common.config import Settings
 from nowplaying.common.logging import get_logger
 from nowplaying.gateway.kube import CronJobReader, in_kubernetes
+from nowplaying.gateway.matchstore import MatchStore
 from nowplaying.gateway.middleware import HttpMetrics
 from nowplaying.gateway.query import Budget
 from nowplaying.gateway.store import Store
@@ -33,6 +34,7 @@ class Database:
         self._session = session
         self._owned = session is None
         self._store: Store | None = None
+        self._matches: MatchStore | None = None
         self._lock = threading.Lock()
 
     def store(self, deadline_s: float = CONNECT_DEADLINE_S) -> Store:
@@ -52,12 +54,22 @@ class Database:
                 log.info("gateway_store_ready", keyspace=self.settings.cassandra_keyspace)
             return self._store
 
+    def matches(self) -> MatchStore:
+        """The match explanations and corrections (made once, after the main store)."""
+        self.store()
+        with self._lock:
+            if self._matches is None:
+                assert self._session is not None
+                self._matches = MatchStore(self._session, self.settings.cassandra_keyspace)
+            return self._matches
+
     def close(self) -> None:
         with self._lock:
             if self._owned and self._session is not None:
                 shutdown(self._session)
             self._session = None
             self._store = None
+            self._matches = None
 
 
 def cursor_key(settings: Settings) -> bytes:
@@ -100,5 +112,10 @@ def get_store(context: Annotated[Context, Depends(get_context)]) -> Store:
     return context.db.store()
 
 
+def get_matches(context: Annotated[Context, Depends(get_context)]) -> MatchStore:
+    return context.db.matches()
+
+
 ContextDep = Annotated[Context, Depends(get_context)]
+MatchesDep = Annotated[MatchStore, Depends(get_matches)]
 StoreDep = Annotated[Store, Depends(get_store)]

@@ -11,6 +11,10 @@
 * ``GET|POST|DELETE /_admin/faults``: see ``nowplaying.sandbox.faults``.
 * ``GET|POST /_admin/config``: ``dev_mode``, ``posts_per_minute``, ``spotify_token_ttl_s``,
   ``bluesky_access_ttl_s``, ``mastodon_require_auth``, ``limits`` ({api: {limit, window_s}}).
+* ``POST /_admin/catalog`` ``{"tracks": [TrackObject, ...]}``: Spotify track objects added to the
+  catalog now (a track released after a post named it); answers the ids added and, per bad object,
+  ``index: reason``. Added tracks stay for the life of the process (the catalog is built once per
+  seed and SANDBOX_CATALOG file), and a reset keeps them.
 * ``POST /_admin/expire-tokens``: every Spotify and Bluesky access token issued so far expires.
 * ``POST /_admin/reset`` ``{"corpus": false}``: faults back to the configured ones; statistics,
   served ids, tokens and rate windows cleared; config back to the start; ``corpus: true`` also
@@ -213,6 +217,23 @@ async def expire_tokens(request: web.Request) -> web.Response:
     return json_response({"expired": True})
 
 
+async def catalog_add(request: web.Request) -> web.Response:
+    state = state_of(request)
+    body = await _body(request)
+    tracks = body.get("tracks") if isinstance(body, dict) else None
+    if not isinstance(tracks, list):
+        return _bad("body must be {'tracks': [Spotify track objects]}")
+    added: list[str] = []
+    errors: list[str] = []
+    with state.lock:
+        for index, obj in enumerate(tracks):
+            try:
+                added.append(state.catalog.add_spotify_track(obj).id)
+            except ValueError as exc:
+                errors.append(f"{index}: {exc}")
+    return json_response({"added": added, "errors": errors, "catalog_size": len(state.catalog)})
+
+
 async def reset(request: web.Request) -> web.Response:
     state = state_of(request)
     body = await _body(request)
@@ -240,6 +261,7 @@ def make_app(state: SandboxState) -> web.Application:
     r.add_delete("/faults", faults_delete)
     r.add_get("/config", config_get)
     r.add_post("/config", config_post)
+    r.add_post("/catalog", catalog_add)
     r.add_post("/expire-tokens", expire_tokens)
     r.add_post("/reset", reset)
     return app
