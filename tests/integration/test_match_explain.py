@@ -18,6 +18,7 @@ import requests
 from nowplaying.common.cassandra import connect, shutdown
 from nowplaying.common.config import Settings
 from nowplaying.enricher.core import MAX_UNCACHED_SEARCHES
+from nowplaying.enricher.rework import ReworkQueue
 from nowplaying.enricher.service import run_once
 from nowplaying.loader.stage import run_load
 from nowplaying.sandbox.server import RunningSandbox
@@ -295,12 +296,17 @@ def test_a_correction_wins_over_search_replaces_loaded_plays_once_and_survives_a
         # not a song is never re-checked: p3's re-check (queued at its first miss) finds the
         # correction, changes nothing and queues no other
         ks = settings.cassandra_keyspace
-        due = {(r.post_id, r.attempt) for r in fresh.execute(f"SELECT post_id, attempt FROM {ks}.rework_due")}
-        assert due == {("p3", 1)}
-        files = _enriched_files(settings)
+        queue = ReworkQueue(fresh, ks)
         tomorrow = datetime.now(UTC) + timedelta(days=1)
+        today_rows = queue.waiting(tomorrow.date() - timedelta(days=1), "override", 100)
+        assert today_rows == [] and [
+            (d.post_id, d.attempt) for d in queue.waiting(tomorrow.date(), "recheck", 100)
+        ] == [("p3", 1)]
+        files = _enriched_files(settings)
         assert run_once(settings, fresh, clock=lambda: tomorrow).status == "ok"
         assert _enriched_files(settings) == files
-        assert list(fresh.execute(f"SELECT post_id FROM {ks}.rework_due")) == []
+        assert queue.waiting(tomorrow.date(), "recheck", 100) == []
+        later = [tomorrow.date() + timedelta(days=n) for n in range(1, 40)]
+        assert all(queue.waiting(day, "recheck", 100) == [] for day in later)
     finally:
         shutdown(fresh)

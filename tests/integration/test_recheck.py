@@ -20,7 +20,7 @@ from nowplaying.common.cassandra import connect, shutdown
 from nowplaying.common.config import Settings
 from nowplaying.common.lake import FolderLake, is_rework_batch
 from nowplaying.enricher.core import MAX_UNCACHED_SEARCHES
-from nowplaying.enricher.rework import RECHECK_DAYS
+from nowplaying.enricher.rework import RECHECK_DAYS, ReworkQueue
 from nowplaying.enricher.service import run_once
 from nowplaying.loader.stage import run_load
 from nowplaying.sandbox.server import RunningSandbox
@@ -75,8 +75,9 @@ def _plays(session: Any, settings: Settings) -> dict[str, Any]:
 
 
 def _due(session: Any, settings: Settings, day: date) -> dict[str, tuple[str, int]]:
-    ks = settings.cassandra_keyspace
-    rows = session.execute(f"SELECT post_id, reason, attempt FROM {ks}.rework_due WHERE due_day = %s", (day,))
+    """The plays still waiting on a due day (rows past the day's cursor, and corrections)."""
+    queue = ReworkQueue(session, settings.cassandra_keyspace)
+    rows = queue.waiting(day, "override", 10_000) + queue.waiting(day, "recheck", 10_000)
     return {r.post_id: (r.reason, r.attempt) for r in rows}
 
 
@@ -175,6 +176,13 @@ def test_an_unmatched_play_is_searched_after_1_2_4_8_16_32_days_and_no_more(
         assert "never" not in _due(session, settings, due_day)
         day = due_day
     assert all(1 <= n <= MAX_UNCACHED_SEARCHES for n in checks)
+    # taken re-checks are passed by their day's cursor, not deleted: no tombstones for the next reads
+    ks = settings.cassandra_keyspace
+    first_day = DAY0.date() + timedelta(days=RECHECK_DAYS[0])
+    kept = session.execute(
+        f"SELECT post_id FROM {ks}.rework_due WHERE due_day = %s AND reason = 'recheck'", (first_day,)
+    )
+    assert [r.post_id for r in kept] == ["never"]
     for back in range(0, 70):  # after the sixth re-check nothing is queued any more
         assert _due(session, settings, day + timedelta(days=back)) == {}
     assert set(_plays(session, settings)) == {"never"} and _rework_batches(settings) == []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -79,18 +79,36 @@ def changed(row: Row, stored: StoredPlay) -> bool:
 
 
 class ReworkQueue:
-    """``rework_due`` and ``match_override_pending`` (V017, V018)."""
+    """``rework_due``, ``rework_cursor`` and ``match_override_pending`` (V017, V018).
+
+    Re-check rows are never deleted: a cursor per due day marks how far its rows were taken (rows are
+    read in clustering order, after the cursor), and a TTL drops the rows once their day is out of
+    the lookback, so a day with many unmatched plays leaves no tombstones for later reads to wade
+    through. Re-check rows only go to days after the day they are queued on, so none lands behind a
+    cursor. A correction's rows (few) go to today's own partition and are deleted once done."""
 
     def __init__(self, session: Session, keyspace: str) -> None:
         self.session = session
         ks = keyspace
         prep = partial(prepare_idempotent, session)
+        columns = "source, post_id, attempt"
         self._insert = prep(
-            f"INSERT INTO {ks}.rework_due (due_day, source, post_id, reason, attempt, queued_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
+            f"INSERT INTO {ks}.rework_due (due_day, reason, source, post_id, attempt, queued_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) USING TTL ?"
         )
-        self._due = prep(f"SELECT source, post_id, reason, attempt FROM {ks}.rework_due WHERE due_day = ? LIMIT ?")
-        self._delete = prep(f"DELETE FROM {ks}.rework_due WHERE due_day = ? AND source = ? AND post_id = ?")
+        self._first = prep(f"SELECT {columns} FROM {ks}.rework_due WHERE due_day = ? AND reason = ? LIMIT ?")
+        self._after = prep(
+            f"SELECT {columns} FROM {ks}.rework_due WHERE due_day = ? AND reason = ? AND (source, post_id) > (?, ?)"
+            " LIMIT ?"
+        )
+        self._delete = prep(
+            f"DELETE FROM {ks}.rework_due WHERE due_day = ? AND reason = ? AND source = ? AND post_id = ?"
+        )
+        self._cursor = prep(f"SELECT source, post_id FROM {ks}.rework_cursor WHERE due_day = ? AND reason = ?")
+        self._move = prep(
+            f"INSERT INTO {ks}.rework_cursor (due_day, reason, source, post_id, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " USING TTL ?"
+        )
         self._pending = prep(f"SELECT query_key, set_at FROM {ks}.match_override_pending WHERE shard = ? LIMIT ?")
         self._unpend = prep(f"DELETE FROM {ks}.match_override_pending WHERE shard = ? AND query_key = ?")
         self._plays_of_key = prep(f"SELECT source, post_id FROM {ks}.plays_by_match_key WHERE query_key = ?")
@@ -101,8 +119,17 @@ class ReworkQueue:
                 self.session, statement, list(args), concurrency=CONCURRENCY, raise_on_first_error=True
             )
 
+    @staticmethod
+    def ttl_s(due_day: date, now: datetime) -> int:
+        """Until the day has left the lookback (and two days more)."""
+        end = datetime.combine(due_day + timedelta(days=LOOKBACK_DAYS + 2), time(), UTC)
+        return max(86_400, int((end - now).total_seconds()))
+
     def schedule(self, entries: Iterable[Due], now: datetime) -> None:
-        self._run(self._insert, [(d.due_day, d.source, d.post_id, d.reason, d.attempt, now) for d in entries])
+        self._run(
+            self._insert,
+            [(d.due_day, d.reason, d.source, d.post_id, d.attempt, now, self.ttl_s(d.due_day, now)) for d in entries],
+        )
 
     def expand_overrides(self, today: date, now: datetime) -> int:
         """Queue the loaded plays of each corrected key for today; then the key is not pending."""
@@ -117,25 +144,44 @@ class ReworkQueue:
             log.info("override_queued", query_key=row.query_key, plays=len(plays))
         return queued
 
+    def waiting(self, day: date, reason: str, limit: int) -> list[Due]:
+        """The rows of a due day and reason not taken yet, in clustering order (at most ``limit``)."""
+        if limit <= 0:
+            return []
+        cursor = self.session.execute(self._cursor, (day, reason)).one() if reason == RECHECK else None
+        if cursor is not None:
+            rows = self.session.execute(self._after, (day, reason, cursor.source, cursor.post_id, limit))
+        else:
+            rows = self.session.execute(self._first, (day, reason, limit))
+        return [Due(day, r.source, r.post_id, reason, int(r.attempt or 0)) for r in rows]
+
     def due(self, today: date, limit: int) -> tuple[list[Due], list[Due]]:
         """At most ``limit`` due plays, oldest due day first, one entry per play (a correction's
-        first); and every row read (a play due twice has both deleted once it is done)."""
+        first); and every row read (a play due twice has both taken once it is done)."""
         out: dict[tuple[str, str], Due] = {}
         rows: list[Due] = []
         for back in range(LOOKBACK_DAYS, -1, -1):
-            if len(out) >= limit:
-                break
             day = today - timedelta(days=back)
-            for r in self.session.execute(self._due, (day, limit - len(out))):
-                entry = Due(day, r.source, r.post_id, r.reason or RECHECK, int(r.attempt or 0))
-                rows.append(entry)
-                known = out.get(entry.play)
-                if known is None or (entry.reason == BY_OVERRIDE and known.reason != BY_OVERRIDE):
-                    out[entry.play] = entry
+            for reason in (BY_OVERRIDE, RECHECK):
+                for entry in self.waiting(day, reason, limit - len(out)):
+                    rows.append(entry)
+                    known = out.get(entry.play)
+                    if known is None or (entry.reason == BY_OVERRIDE and known.reason != BY_OVERRIDE):
+                        out[entry.play] = entry
         return list(out.values()), rows
 
-    def done(self, entries: Iterable[Due]) -> None:
-        self._run(self._delete, [(d.due_day, d.source, d.post_id) for d in entries])
+    def done(self, entries: Iterable[Due], now: datetime) -> None:
+        """Taken: a correction's rows deleted, each re-check day's cursor moved past its last row."""
+        entries = list(entries)
+        self._run(self._delete, [(d.due_day, d.reason, d.source, d.post_id) for d in entries if d.reason != RECHECK])
+        last: dict[date, Due] = {}
+        for d in entries:
+            if d.reason == RECHECK and (d.due_day not in last or d.play > last[d.due_day].play):
+                last[d.due_day] = d
+        self._run(
+            self._move,
+            [(day, RECHECK, d.source, d.post_id, now, self.ttl_s(day, now)) for day, d in last.items()],
+        )
 
 
 @dataclass
@@ -216,6 +262,6 @@ class Reworker:
             if nxt is not None:
                 following.append(Due(nxt[0], d.source, d.post_id, RECHECK, nxt[1]))
         self.queue.schedule(following, now)
-        self.queue.done(read)
+        self.queue.done(read, now)
         log.info("rework_done", **summary.as_detail())
         return summary
