@@ -127,14 +127,19 @@ def _cpu(procs: list[psutil.Process]) -> float | None:
 
 
 def _measure(
-    command: list[str], env: dict[str, str], servers: list[psutil.Process], label: str, check: bool = True
+    command: list[str],
+    env: dict[str, str],
+    servers: list[psutil.Process],
+    label: str,
+    check: bool = True,
+    cwd: Path = PROJECT_ROOT,
 ) -> Measured:
     """Run a command to the end; its wall time, CPU (children included), peak tree RSS. ``check``:
     a non-zero exit raises (else it is only reported, as for a baseline that gave up)."""
     before = os.times()
     server_before = _cpu(servers)
     started = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peak = 0.0
     lines: list[str] = []
 
@@ -211,7 +216,7 @@ def run_pair(setup: Setup, master: Path, batch_rel: Path, workdir: Path, tombsto
         copy = _measure(
             [str(VENV_BIN / "cqlsh"), settings.cassandra_contact_points[0][0], str(settings.cassandra_port),
              "--request-timeout=120", "-e", copy_cql],
-            env, setup.servers, f"{label} copy", check=False,
+            env, setup.servers, f"{label} copy", check=False, cwd=workdir,  # its .err files stay in the workdir
         )  # fmt: skip
         imported = re.search(r"(\d+) rows imported", copy.output)
         copy_rows = int(imported.group(1)) if imported else 0
