@@ -259,28 +259,13 @@ function headline(summary: Summary, fresh: Freshness | undefined): HTMLElement {
     return h("div", null, empty(`No plays yet on ${summary.day} (UTC).`, "Posts appear once the extractor has found some and the loader has loaded them."), line);
   }
   const posts = stat("Posts today", formatNumber(summary.posts_today), "song posts loaded so far today");
+  const stats = (...cards: HTMLElement[]): HTMLElement => h("div", null, h("div", { class: "stats" }, posts, ...cards), line);
   // Before the aggregates have counted today's plays, their numbers would read "0 of 0": say so instead.
   if ((fresh !== undefined && !fresh.aggregates_ready) || summary.plays === 0) {
-    return h(
-      "div",
-      null,
-      h(
-        "div",
-        { class: "stats" },
-        posts,
-        stat("Matched, people · bots, top track", "Still computing", "the aggregates have not counted today's plays yet; they appear after the next Spark run"),
-      ),
-      line,
-    );
+    return stats(stat("Matched, people · bots, top track", "Still computing", "the aggregates have not counted today's plays yet; they appear after the next Spark run"));
   }
   const top = summary.top_track;
-  return h(
-    "div",
-    null,
-    h(
-    "div",
-    { class: "stats" },
-    posts,
+  return stats(
     stat("Matched to a track", formatPercent(summary.matched_share), `${formatNumber(summary.matched)} of ${formatNumber(summary.plays)} plays`),
     stat("People · bots", `${formatNumber(summary.people_plays)} · ${formatNumber(summary.bot_plays)}`, "plays by people and by radio bots"),
     stat(
@@ -288,8 +273,6 @@ function headline(summary: Summary, fresh: Freshness | undefined): HTMLElement {
       top ? h("a", { href: trackHash(top.track_id) }, top.track_name ?? top.track_id) : "—",
       top ? `${artistsText(top.artist_names)} · ${formatNumber(top.plays)} plays` : "no matched plays today",
     ),
-    ),
-    line,
   );
 }
 
