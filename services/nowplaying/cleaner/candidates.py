@@ -83,12 +83,12 @@ _RECORD_RE = re.compile(
 
 
 # "from the album X", "on album X": a song named with its album, which is no reason to doubt it
-# The words one of which every _RECORD_RE match holds ("e-book" holds "book"): a set test on the
-# post's words before the regex.
-_RECORD_WORDS = frozenset(
-    ["album", "albums", "cd", "lp", "ep", "mixtape", "kindle", "ebook", "book", "audiobook", "playlist", "continuous"]
+# The words one of which every _RECORD_RE match holds ("e-book" holds "book"), tested before the regex.
+# One of them as a whole word of the lower-cased post (a word is a run of letters and digits): one
+# search, not a list of every word.
+_RECORD_WORD_RE = re.compile(
+    r"(?<![^\W_])(?:albums?|cd|lp|ep|mixtape|kindle|ebook|book|audiobook|playlist|continuous)(?![^\W_])"
 )
-_WORD_RE = re.compile(r"[^\W_]+")
 _FROM_RECORD_RE = re.compile(
     r"(?i)\b(?:from|off|on)\s+(?:the\s+|his\s+|her\s+|their\s+)?(?:new\s+)?(?:album|ep|lp|cd)\b"
 )
@@ -185,7 +185,7 @@ def confidence(split: _Split, text: str) -> float:
         score *= 0.5  # "Divinity - filous Remix": a title and its version, not an artist and a title
     if split.commented:
         score *= 0.8  # a comment was cut from a side: a person's chatter, whose order is less sure
-    if not _RECORD_WORDS.isdisjoint(_WORD_RE.findall(text.lower())) and _names_a_record(text):
+    if _RECORD_WORD_RE.search(text.lower()) and _names_a_record(text):
         score *= 0.6  # "Good album indeed", "CD 20 TRACKS", "Free Kindle Book": a record or a book, not a song
     if title.count(" ") >= 3 and _mixed_case(title):
         score *= 0.7  # "Roger Jones recommends Sun Is Shining": a lower-case word inside a capitalised title
