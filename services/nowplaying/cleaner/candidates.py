@@ -18,7 +18,15 @@ from __future__ import annotations
 import re
 
 from nowplaying.cleaner.normalize import _URL_RE
-from nowplaying.cleaner.shared import _PARTICLES, _PROSE_WORDS, _TITLE_WORDS, _is_lower_word, _Split
+from nowplaying.cleaner.shared import (
+    _PARTICLES,
+    _PROSE_WORDS,
+    _TITLE_WORDS,
+    _abbreviation_dot,
+    _drop_final_dot,
+    _is_lower_word,
+    _Split,
+)
 from nowplaying.cleaner.split import _TITLE_MARK_RE
 from nowplaying.cleaner.tidy import _VERSION_TAG_RE
 from nowplaying.common.models import MAX_CANDIDATES, Candidate
@@ -119,6 +127,26 @@ def _version_free(title: str) -> str:
     return _BRACKETS_RE.sub(" ", title).strip() or title
 
 
+# A full stop or question mark after a word, then more words: where a sentence ends inside a side
+# ("Busted - 3AM. I miss them", "...and why not? from Neptune", "Any Questions? on R4 from
+# Sheffield - our school actually!"). Not an ellipsis ("Oops!... I Did It Again"), not "!" (titles
+# shout: "Oh! Darling", "Bang! Bang!").
+_SENTENCE_BREAK_RE = re.compile(r"(?<=\w)(?:\?+|\.(?!\.))\s+(?=\S)")
+
+
+def _sentence_inside(part: str) -> bool:
+    """A sentence ends inside the side, outside its brackets ("[Prod. By X]" is a credit), and not
+    at an abbreviation or initialism ("Dr. Dre", "Pt. 2", "M.I.A. Paper Planes")."""
+    if ". " not in part and "? " not in part and "?\n" not in part and ".\n" not in part:
+        return False
+    if "(" in part or "[" in part:
+        part = _BRACKETS_RE.sub(" ", part)
+    for match in _SENTENCE_BREAK_RE.finditer(part):
+        if part[match.start()] == "?" or not _abbreviation_dot(part, match.start()):
+            return True
+    return False
+
+
 def _from_handle(part: str, text: str) -> bool:
     """The side is one @handle or #tag of the post, read as a name ("MobbDeep", "liltunechi")."""
     if " " in part or not part or ("@" not in text and "#" not in text):
@@ -183,6 +211,8 @@ def confidence(split: _Split, text: str) -> float:
         score *= 0.6
     if split.rule.startswith("dash") and " - " not in split.title and _VERSION_TAG_RE.match(split.title):
         score *= 0.5  # "Divinity - filous Remix": a title and its version, not an artist and a title
+    if _sentence_inside(artist) or _sentence_inside(title):
+        score *= 0.6  # the words after the break are the poster's, or the side is a sentence: unsure
     if split.commented:
         score *= 0.8  # a comment was cut from a side: a person's chatter, whose order is less sure
     if _RECORD_WORD_RE.search(text.lower()) and _names_a_record(text):
@@ -214,7 +244,7 @@ def _title_cuts(title: str) -> list[str]:
     if _CUT_CHAR_RE.search(title) is None and _CUT_WORDS.isdisjoint(title.split()):
         return cuts
     for match in _TITLE_CUT_RE.finditer(title):
-        head = title[: match.start()].strip(" -–—|:~,;")
+        head = _drop_final_dot(title[: match.start()].strip(" -–—|:~,;"))  # "3AM." ends a sentence
         if head and any(ch.isalnum() for ch in head) and head != title:
             cuts.append(head)
     return sorted(set(cuts), key=len, reverse=True)
