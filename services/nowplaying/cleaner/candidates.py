@@ -4,7 +4,8 @@ The first reading is the split as found. Its confidence starts from what its rul
 on the development half of the hand-labelled set, bench/data) and drops for each sign of a reading
 that went wrong there: a hashtag's word inside a name, promotion or station words left in the title,
 a dangling "on"/"at"/"en" at a cut, a separator left inside a side, a frame word before the artist, an
-order decided by weak evidence. Below ``PARSED_MIN`` the post is not claimed as ``parsed``: it
+order decided by weak evidence, a sentence that ends inside a side ("3AM. I miss them"), a side in
+sentence case before a lower-case title ("Wonderful programme - many thanks"). Below ``PARSED_MIN`` the post is not claimed as ``parsed``: it
 becomes ``query`` and the readings go to the enricher, which tries them in order and keeps the first
 the catalog confirms (ListenBrainz's "detuning": the exact reading, then progressively relaxed ones).
 
