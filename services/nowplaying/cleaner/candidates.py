@@ -4,7 +4,8 @@ The first reading is the split as found. Its confidence starts from what its rul
 on the development half of the hand-labelled set, bench/data) and drops for each sign of a reading
 that went wrong there: a hashtag's word inside a name, promotion or station words left in the title,
 a dangling "on"/"at"/"en" at a cut, a separator left inside a side, a frame word before the artist, an
-order decided by weak evidence. Below ``PARSED_MIN`` the post is not claimed as ``parsed``: it
+order decided by weak evidence, a sentence that ends inside a side ("3AM. I miss them"), a side in
+sentence case before a lower-case title ("Wonderful programme - many thanks"). Below ``PARSED_MIN`` the post is not claimed as ``parsed``: it
 becomes ``query`` and the readings go to the enricher, which tries them in order and keeps the first
 the catalog confirms (ListenBrainz's "detuning": the exact reading, then progressively relaxed ones).
 
@@ -18,7 +19,16 @@ from __future__ import annotations
 import re
 
 from nowplaying.cleaner.normalize import _URL_RE
-from nowplaying.cleaner.shared import _PARTICLES, _PROSE_WORDS, _TITLE_WORDS, _is_lower_word, _Split
+from nowplaying.cleaner.shared import (
+    _PARTICLES,
+    _PROSE_WORDS,
+    _TITLE_WORDS,
+    _abbreviation_dot,
+    _drop_final_dot,
+    _is_lower_word,
+    _sentence_case,
+    _Split,
+)
 from nowplaying.cleaner.split import _TITLE_MARK_RE
 from nowplaying.cleaner.tidy import _VERSION_TAG_RE
 from nowplaying.common.models import MAX_CANDIDATES, Candidate
@@ -83,12 +93,12 @@ _RECORD_RE = re.compile(
 
 
 # "from the album X", "on album X": a song named with its album, which is no reason to doubt it
-# The words one of which every _RECORD_RE match holds ("e-book" holds "book"): a set test on the
-# post's words before the regex.
-_RECORD_WORDS = frozenset(
-    ["album", "albums", "cd", "lp", "ep", "mixtape", "kindle", "ebook", "book", "audiobook", "playlist", "continuous"]
+# The words one of which every _RECORD_RE match holds ("e-book" holds "book"), tested before the regex.
+# One of them as a whole word of the lower-cased post (a word is a run of letters and digits): one
+# search, not a list of every word.
+_RECORD_WORD_RE = re.compile(
+    r"(?<![^\W_])(?:albums?|cd|lp|ep|mixtape|kindle|ebook|book|audiobook|playlist|continuous)(?![^\W_])"
 )
-_WORD_RE = re.compile(r"[^\W_]+")
 _FROM_RECORD_RE = re.compile(
     r"(?i)\b(?:from|off|on)\s+(?:the\s+|his\s+|her\s+|their\s+)?(?:new\s+)?(?:album|ep|lp|cd)\b"
 )
@@ -117,6 +127,36 @@ def _version_free(title: str) -> str:
         if head and _VERSION_TAG_RE.match(tag):
             title = head
     return _BRACKETS_RE.sub(" ", title).strip() or title
+
+
+# A full stop or question mark after a word, then more words: where a sentence ends inside a side
+# ("Busted - 3AM. I miss them", "...and why not? from Neptune", "Any Questions? on R4 from
+# Sheffield - our school actually!"). Not an ellipsis ("Oops!... I Did It Again"), not "!" (titles
+# shout: "Oh! Darling", "Bang! Bang!").
+_SENTENCE_BREAK_RE = re.compile(r"(?<=\w)(?:\?+|\.(?!\.))\s+(?=\S)")
+
+
+def _sentence_inside(part: str) -> bool:
+    """A sentence ends inside the side, outside its brackets ("[Prod. By X]" is a credit), and not
+    at an abbreviation or initialism ("Dr. Dre", "Pt. 2", "M.I.A. Paper Planes")."""
+    if ". " not in part and "? " not in part and "?\n" not in part and ".\n" not in part:
+        return False
+    if "(" in part or "[" in part:
+        part = _BRACKETS_RE.sub(" ", part)
+    for match in _SENTENCE_BREAK_RE.finditer(part):
+        if part[match.start()] == "?" or not _abbreviation_dot(part, match.start()):
+            return True
+    return False
+
+
+def _prose_after_name(artist: str, title: str) -> bool:
+    """A first side in sentence case (a capital, then a lower-case word that is no particle), then a
+    title of two words or more that opens with a lower-case word ("Wonderful programme - many thanks",
+    "And you Andrew - have an excellent BH", "Explore the wonderful Lake District - without leaving
+    your bed"): a sentence cut at a dash, not a name and a song. Names are capitalised throughout
+    ("Алексей Ковалёв — дождь и ветер" stays claimed)."""
+    words = title.split()
+    return len(words) >= 2 and _is_lower_word(words[0]) and _sentence_case(artist)
 
 
 def _from_handle(part: str, text: str) -> bool:
@@ -183,12 +223,16 @@ def confidence(split: _Split, text: str) -> float:
         score *= 0.6
     if split.rule.startswith("dash") and " - " not in split.title and _VERSION_TAG_RE.match(split.title):
         score *= 0.5  # "Divinity - filous Remix": a title and its version, not an artist and a title
+    if _sentence_inside(artist) or _sentence_inside(title):
+        score *= 0.6  # the words after the break are the poster's, or the side is a sentence: unsure
     if split.commented:
         score *= 0.8  # a comment was cut from a side: a person's chatter, whose order is less sure
-    if not _RECORD_WORDS.isdisjoint(_WORD_RE.findall(text.lower())) and _names_a_record(text):
+    if _RECORD_WORD_RE.search(text.lower()) and _names_a_record(text):
         score *= 0.6  # "Good album indeed", "CD 20 TRACKS", "Free Kindle Book": a record or a book, not a song
     if title.count(" ") >= 3 and _mixed_case(title):
         score *= 0.7  # "Roger Jones recommends Sun Is Shining": a lower-case word inside a capitalised title
+    if not split.rule.startswith(("template", "radio", "by", "quoted_by")) and _prose_after_name(artist, title):
+        score *= 0.6  # "Wonderful programme - many thanks": a sentence, then its lower-case rest
     if not split.rule.startswith(("template", "radio", "by", "quoted")) and artist.islower() and title.islower():
         score *= 0.8  # "despicable dogs - small black": no capital tells the name from the title
     named = [w for w in artist.split() if w.casefold() not in _PARTICLES]  # "Conor Oberst and the Mystic Valley Band"
@@ -214,7 +258,7 @@ def _title_cuts(title: str) -> list[str]:
     if _CUT_CHAR_RE.search(title) is None and _CUT_WORDS.isdisjoint(title.split()):
         return cuts
     for match in _TITLE_CUT_RE.finditer(title):
-        head = title[: match.start()].strip(" -–—|:~,;")
+        head = _drop_final_dot(title[: match.start()].strip(" -–—|:~,;"))  # "3AM." ends a sentence
         if head and any(ch.isalnum() for ch in head) and head != title:
             cuts.append(head)
     return sorted(set(cuts), key=len, reverse=True)

@@ -107,7 +107,7 @@ def _plausible(artist: str, title: str, strict: bool = True) -> bool:
         return False
     if not _ALNUM_RE.search(artist) or not _ALNUM_RE.search(title):
         return False
-    if _only_residue(artist) and len(artist) < 3:
+    if len(artist) < 3 and _only_residue(artist):
         return False
     if not strict:
         return True

@@ -269,10 +269,6 @@ def _quoted_split(text: str) -> _Split | None:
         if inner:
             return _Split(inner.artist, inner.title, "quoted_dash", inner.commented)
     before = _after_last_break(text[: match.start()]).strip(_STRIP_CHARS)
-    if before and text[match.start() - 1 :: -1].lstrip(" -–—:|").startswith(".") and before + "." in text:
-        # "Hank Williams Jr. - 'Country Boys Can Survive'": an abbreviation's stop is the name's
-        dotted = before + "."
-        before = dotted if _abbreviation_dot(dotted, len(dotted) - 1) else before
     after = text[match.end() :].strip()
     after_l = after.lower()
     if after_l.startswith(("by ", "by:")):
