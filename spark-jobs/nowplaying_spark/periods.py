@@ -70,6 +70,16 @@ STATE_TABLES = (
 LISTENER_KEYS = ["entity", "id", "author_id"]
 PAIR_KEYS = ["period", *LISTENER_KEYS]
 TOTAL_KEYS = ["period", "entity", "id"]
+# Most state rows are one-row partitions (a pair, a period total). The connector's default batches
+# group rows by partition, so each of those was a request of its own; batches of up to 10 rows that
+# share a replica set (one node: any rows; several: a token-aware batch to its replicas), 16 in flight
+# per task, wrote 100,000 such rows at 9,300 rows/s against 760 with the defaults (one node, 2 busy
+# cores). 10 stays within Cassandra's unlogged_batch_across_partitions_warn_threshold.
+WRITE_OPTIONS = {
+    "spark.cassandra.output.batch.grouping.key": "replica_set",
+    "spark.cassandra.output.batch.size.rows": "10",
+    "spark.cassandra.output.concurrent.writes": "16",
+}
 PLAY_COLUMNS = (
     "bucket", "source", "author_id", "is_bot", "track_id", "track_name", "artist_ids", "artist_names", "lang",
 )  # fmt: skip
@@ -314,6 +324,7 @@ class _Writer:
                 frame.write.format(CASSANDRA_FORMAT)
                 .options(keyspace=self.keyspace, table=table)
                 .option("spark.cassandra.output.timestamp", str(self.t + 1))
+                .options(**WRITE_OPTIONS)
                 .mode("append")
                 .save()
             )
