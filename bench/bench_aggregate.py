@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import secrets
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bench.common import Result, progress
+from bench.common import Result, bench_keyspace, progress
 
 DAYS = [date(2026, 1, 5) + timedelta(days=i) for i in range(4)]
 N_TRACKS = 20_000
@@ -82,19 +81,14 @@ def load(keyspace: str, plays: int, seed: int) -> float:
 
 
 def run() -> list[Result]:
-    from nowplaying.common.cassandra import connect, shutdown
-    from nowplaying.common.config import Settings
-    from nowplaying.common.migrate import migrate
     from nowplaying_spark.aggregate import AggregateParams, run_aggregate
     from nowplaying_spark.session import build_session
 
     os.environ.setdefault("CASSANDRA_HOSTS", "127.0.0.1")
-    keyspace = f"np_bench_agg_{secrets.token_hex(3)}"
-    settings = Settings(cassandra_keyspace=keyspace, spark_driver_memory=os.environ.get("SPARK_DRIVER_MEMORY", "3g"))
-    session = connect(settings)
     results: list[Result] = []
-    try:
-        migrate(session, keyspace, settings.replication_map)
+    memory = os.environ.get("SPARK_DRIVER_MEMORY", "3g")
+    with bench_keyspace("agg", spark_driver_memory=memory) as (settings, session):
+        keyspace = settings.cassandra_keyspace
         spark = build_session(settings, app_name="bench-aggregate", master=settings.spark_master)
         timings: dict[int, float] = {}
         loaded = 0
@@ -122,8 +116,4 @@ def run() -> list[Result]:
             )  # fmt: skip
             results.append(Result(label, "load rate (setup)", rate, "plays/s", params=params))
         spark.stop()
-    finally:
-        progress(f"dropping {keyspace}")
-        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=300)
-        shutdown(session)
     return results

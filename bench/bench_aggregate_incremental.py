@@ -18,34 +18,36 @@ goes into the results file and the progress lines: where the time goes.
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from bench.bench_aggregate import load_hours
-from bench.common import Result, progress
+from bench.common import Result, bench_keyspace, progress
 
 DAY = date(2026, 1, 5)
 INCREMENT = 3_500
 ROUNDS = 2
 
 
+def state_rows(spark: Any, keyspace: str) -> dict[str, int]:
+    """Rows of each period state table (what a full run wrote), counted by Spark after the timed run."""
+    from nowplaying_spark.periods import STATE_TABLES, _read
+
+    return {table: int(_read(spark, keyspace, table).count()) for table in STATE_TABLES}
+
+
 def run() -> list[Result]:
     from nowplaying.common.aggjournal import DirtyMarks
-    from nowplaying.common.cassandra import connect, shutdown
-    from nowplaying.common.config import Settings
-    from nowplaying.common.migrate import migrate
     from nowplaying_spark.periods import run_periods
     from nowplaying_spark.session import build_session
 
     os.environ.setdefault("CASSANDRA_HOSTS", "127.0.0.1")
-    keyspace = f"np_bench_inc_{secrets.token_hex(3)}"
-    settings = Settings(cassandra_keyspace=keyspace, spark_driver_memory=os.environ.get("SPARK_DRIVER_MEMORY", "3g"))
     total = int(os.environ.get("BENCH_INCREMENTAL_PLAYS", "1000000"))
-    session = connect(settings)
     results: list[Result] = []
-    try:
-        migrate(session, keyspace, settings.replication_map)
+    memory = os.environ.get("SPARK_DRIVER_MEMORY", "3g")
+    with bench_keyspace("inc", spark_driver_memory=memory) as (settings, session):
+        keyspace = settings.cassandra_keyspace
         started = time.perf_counter()
         spark = build_session(settings, app_name="bench-aggregate-incremental", master=settings.spark_master)
         spark.range(1).count()  # the first job starts the executor
@@ -60,10 +62,15 @@ def run() -> list[Result]:
         full = run_periods(spark, session, keyspace, full=True)
         full_s = time.perf_counter() - started
         progress(f"full: {full.plays_read:,} plays, {full.buckets} buckets in {full_s:.1f} s; steps {full.steps}")
+        rows = state_rows(spark, keyspace)
+        progress(f"rows the full run wrote: {rows}")
         params = {"plays": full.plays_read, "increment": INCREMENT, "master": settings.spark_master}
         results.append(
-            Result("periods full-day recompute", "wall time", full_s, "s", params={**params, "steps": full.steps})
-        )
+            Result(
+                "periods full-day recompute", "wall time", full_s, "s",
+                params={**params, "steps": full.steps, "rows_written": rows},
+            )
+        )  # fmt: skip
         increments: list[float] = []
         for round_no in range(1, ROUNDS + 1):
             last = hours[-1]
@@ -95,8 +102,4 @@ def run() -> list[Result]:
         )  # fmt: skip
         results.append(Result("periods full-day recompute", "load rate (setup)", rate, "plays/s", params=params))
         spark.stop()
-    finally:
-        progress(f"dropping {keyspace}")
-        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=300)
-        shutdown(session)
     return results

@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmarks: the result record, timing and peak memory.
+"""Shared pieces of the benchmarks: the result record, timing, peak memory and a throwaway keyspace.
 
 A benchmark is a module ``bench/bench_<name>.py`` with ``run() -> list[Result]``. Every result
 carries its baseline, measured in the same run, and ``ratio = value / baseline_value``.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import resource
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -76,6 +77,26 @@ def write_results(name: str, results: list[Result]) -> Path:
 
 def progress(message: str) -> None:
     print(f"  .. {message}", flush=True)
+
+
+@contextmanager
+def bench_keyspace(label: str, **overrides: Any) -> Iterator[tuple[Any, Any]]:
+    """A fresh keyspace ``np_bench_<label>_<hex>`` with the real migrations, on the configured Cassandra:
+    yields (Settings with ``overrides``, a session); the keyspace is dropped at the end, even on error."""
+    from nowplaying.common.cassandra import connect, shutdown
+    from nowplaying.common.config import Settings
+    from nowplaying.common.migrate import migrate
+
+    keyspace = f"np_bench_{label}_{secrets.token_hex(3)}"
+    settings = Settings(cassandra_keyspace=keyspace, **overrides)
+    session = connect(settings)
+    try:
+        migrate(session, keyspace, settings.replication_map)
+        yield settings, session
+    finally:
+        progress(f"dropping {keyspace}")
+        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=300)
+        shutdown(session)
 
 
 Runner = Callable[[], list[Result]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import threading
 import time
@@ -15,6 +14,7 @@ from typing import Any
 
 import psutil
 
+from bench import common
 from tests.support.net import free_port
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -53,19 +53,8 @@ def sandbox_process(**env_overrides: str) -> Iterator[str]:
 @contextmanager
 def bench_keyspace(label: str) -> Iterator[Any]:
     """Settings for a fresh, migrated keyspace on CASSANDRA_HOSTS (default: the local node), dropped after."""
-    from nowplaying.common.cassandra import connect, shutdown
-    from nowplaying.common.config import Settings
-    from nowplaying.common.migrate import migrate
-
-    keyspace = f"bench_{label}_{secrets.token_hex(3)}"
-    settings = Settings(cassandra_keyspace=keyspace, pushgateway_url=None)
-    session = connect(settings)
-    migrate(session, keyspace, settings.replication_map)
-    try:
+    with common.bench_keyspace(label, pushgateway_url=None) as (settings, _session):
         yield settings
-    finally:
-        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=300)
-        shutdown(session)
 
 
 def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:

@@ -125,4 +125,5 @@ pytest_plugins = [
     "tests.fixtures_gateway",
     "tests.fixtures_observability",
     "tests.fixtures_lake",
+    "tests.fixtures_matching",
 ]

@@ -50,6 +50,7 @@ CHROMIUM_ARGS = [
 # A post that tries to inject markup: it must show as these exact characters.
 HOSTILE_TEXT = "#NowPlaying <script>alert(1)</script> <img src=x onerror=alert(1)>"
 HOSTILE_POST_ID = "e2e-hostile-1"
+AGGREGATE_TIMEOUT_S = 1500
 
 
 @dataclass
@@ -168,7 +169,9 @@ def load_e2e_data(settings: Settings, lake_dir: Path, now: datetime) -> E2EData:
     finally:
         sandbox.stop()
     first = (now - timedelta(days=7)).date()
-    run_stage("aggregate", env, "--days", f"{first.isoformat()}..{now.date().isoformat()}", "--trending-min-plays", "2")
+    # Spark's start and its two folds took over 600 s at a load average of 35 on two cores
+    days = f"{first.isoformat()}..{now.date().isoformat()}"
+    run_stage("aggregate", env, "--days", days, "--trending-min-plays", "2", timeout=AGGREGATE_TIMEOUT_S)
     rows = _history_rows(lake_dir)
     hostile = next(r for r in rows if r["text"].startswith(HOSTILE_TEXT))
     assert hostile["id_track"] == track_id, "the hostile post's Spotify link was not matched"

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import requests
-from nowplaying.common.cassandra import connect, shutdown
 from nowplaying.common.config import Settings
 from nowplaying.enricher.core import MAX_UNCACHED_SEARCHES
 from nowplaying.enricher.service import run_once
@@ -63,13 +62,6 @@ def settings(clean_db: Settings, lake_dir: Path, catalog_sandbox: tuple[RunningS
     running, _ = catalog_sandbox
     running.reset()
     return sandbox_settings(clean_db, running.base_url, lake_dir=lake_dir)
-
-
-@pytest.fixture
-def session(settings: Settings) -> Iterator[Any]:
-    s = connect(settings)
-    yield s
-    shutdown(s)
 
 
 _post = parsed_post

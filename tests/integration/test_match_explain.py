@@ -58,13 +58,6 @@ def settings(clean_db: Settings, lake_dir: Path, explain_sandbox: RunningSandbox
 
 
 @pytest.fixture
-def session(settings: Settings) -> Iterator[Any]:
-    s = connect(settings)
-    yield s
-    shutdown(s)
-
-
-@pytest.fixture
 def api(settings: Settings, session: Any) -> Iterator[str]:
     from nowplaying.gateway.app import create_app
 

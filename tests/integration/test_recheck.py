@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nowplaying.common.cassandra import connect, shutdown
 from nowplaying.common.config import Settings
 from nowplaying.common.lake import FolderLake, is_rework_batch
 from nowplaying.enricher.core import MAX_UNCACHED_SEARCHES
@@ -51,13 +50,6 @@ def recheck_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
 def settings(clean_db: Settings, lake_dir: Path, recheck_sandbox: RunningSandbox) -> Settings:
     recheck_sandbox.reset()
     return sandbox_settings(clean_db, recheck_sandbox.base_url, lake_dir=lake_dir, load_workers=1)
-
-
-@pytest.fixture
-def session(settings: Settings) -> Iterator[Any]:
-    s = connect(settings)
-    yield s
-    shutdown(s)
 
 
 def _plays(session: Any, settings: Settings) -> dict[str, Any]:

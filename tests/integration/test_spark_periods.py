@@ -166,7 +166,7 @@ def actual(session: Any, keyspace: str) -> dict[str, Any]:
 def state(session: Any, keyspace: str) -> dict[str, Any]:
     """Every state table, for the --full identity check."""
     out = actual(session, keyspace)
-    out["pairs"] = sorted(tuple(r) for r in session.execute(f"SELECT * FROM {keyspace}.agg_period_pairs"))
+    out["pairs"] = sorted(tuple(r) for r in session.execute(f"SELECT * FROM {keyspace}.agg_pair_days"))
     out["hour_pairs"] = sorted(
         (r.bucket, r.entity, r.id, r.author_id, r.people, r.bots, r.name, list(r.artist_names or []))
         for r in session.execute(f"SELECT * FROM {keyspace}.agg_hour_pairs")
