@@ -22,21 +22,17 @@ from nowplaying.common.config import Settings
 from nowplaying.common.lake import FolderLake
 from nowplaying.common.localnode import LocalNode
 
-from tests.integration.test_load_batches import END, START
-from tests.integration.test_load_recovery import (
-    N_ROWS,
-    _assert_all_loaded_once,
-    _env,
-    _run_to_end,
-    _start_load,
-    _wait_until_mid_load,
-)
+from tests.integration.test_load_batches import END, START, count_plays
+from tests.integration.test_load_recovery import _env, _run_to_end, _start_load, _wait_until_mid_load
 from tests.support.enriched_csv import write_enriched_batch
 
 pytestmark = pytest.mark.slow
 
 NORMAL_WRITE_TIMEOUT_MS = "10000"  # the local node's write_request_timeout (localnode.cassandra_yaml)
 SLOW_SECONDS = 4.0  # how long the tiny timeout holds in the riding-out test
+# Enough plays that the load is still going when the timeout is cut (a second run of the same file
+# reads every stored play first, several times slower than the first: kept small for that).
+N_ROWS = 40_000
 
 
 @pytest.fixture
@@ -56,6 +52,13 @@ def _retried(output: str) -> int:
     found = re.search(r"retried=(\d+)", output)
     assert found, f"no file_loaded line with retried=:\n{output[-3000:]}"
     return int(found.group(1))
+
+
+def _assert_all_loaded_once(session: Any, keyspace: str, lake_dir: Path, name: str) -> None:
+    assert count_plays(session, keyspace) == N_ROWS
+    lake = FolderLake(lake_dir)
+    assert lake.list_batches("enriched") == []
+    assert [b.name for b in lake.list_batches("history")] == [name]
 
 
 def _batch(lake_dir: Path, seed: int) -> tuple[Path, str]:
@@ -83,7 +86,7 @@ def test_write_timeouts_mid_load_are_resent_and_the_load_finishes_in_one_run(
             os.killpg(proc.pid, signal.SIGKILL)
     output = log_path.read_text()
     assert code == 0, output[-3000:]
-    assert "loaded 1 file(s), 100000 rows (0 rejected)" in output
+    assert f"loaded 1 file(s), {N_ROWS} rows (0 rejected)" in output
     retried = _retried(output)
     print(f"writes resent: {retried}")
     assert retried > 0, "the 1 ms write timeout should have made the node refuse some writes"
@@ -115,7 +118,7 @@ def test_retries_used_up_stop_the_run_and_the_file_stays_pending_for_the_next(
     assert path.exists(), "the file must stay in enriched/ for the next run"
     assert FolderLake(lake_dir).list_batches("history") == []
 
-    done = _run_to_end(env, log_path)
+    done = _run_to_end(env, log_path, timeout=900)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
-    assert b"loaded 1 file(s), 100000 rows (0 rejected)" in done.stdout
+    assert f"loaded 1 file(s), {N_ROWS} rows (0 rejected)".encode() in done.stdout
     _assert_all_loaded_once(cassandra_session, ks, lake_dir, path.name)

@@ -180,6 +180,7 @@ def load_range(
     ``replace``: the plays may be stored already (see ``writer``), compare before writing."""
     result = PartResult()
     writer = PlayWriter(session, statements, now, concurrency=concurrency, replace=replace, backoff=backoff)
+    reported = 0  # plays written when progress was last reported
     for line, fields in read_records(iter_lines(path, part), first_line=part.first_line):
         result.rows_read += 1
         if isinstance(fields, str):
@@ -192,8 +193,9 @@ def load_range(
             result.rejects.append(Reject(line, str(exc), excerpt))
             continue
         writer.add(play)
-        if progress is not None and writer.plays % PROGRESS_EVERY_ROWS == 0:
-            progress(writer.plays)
+        if progress is not None and writer.plays >= reported + PROGRESS_EVERY_ROWS:
+            reported = writer.plays // PROGRESS_EVERY_ROWS * PROGRESS_EVERY_ROWS
+            progress(reported)
     writer.finish()
     result.rows_loaded = writer.plays
     result.rows_replaced = writer.replaced
