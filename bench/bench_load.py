@@ -322,7 +322,8 @@ def pair_results(label: str, pair: Pair, params: dict[str, Any], target: str) ->
     ]  # fmt: skip
     if ours.server_cpu_seconds is not None and copy.server_cpu_seconds is not None:
         ours_us = (ours.cpu_seconds + ours.server_cpu_seconds) / max(pair.our_rows, 1) * 1e6
-        copy_us = (copy.cpu_seconds + copy.server_cpu_seconds) / max(pair.copy_rows, 1) * 1e6
+        # none when COPY stored nothing (it gave up): its CPU per row has no meaning then
+        copy_us = (copy.cpu_seconds + copy.server_cpu_seconds) / pair.copy_rows * 1e6 if pair.copy_rows else None
         results += [
             Result("load", f"Cassandra CPU seconds, {label}", ours.server_cpu_seconds, "s", "cqlsh COPY FROM",
                    copy.server_cpu_seconds, "", params),
