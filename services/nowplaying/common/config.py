@@ -154,6 +154,16 @@ class Settings(BaseSettings):
         2, ge=1, le=16, description="loader processes for one large CSV file (1 = load in the calling process)"
     )
     load_concurrency: int = Field(64, ge=1, le=1024, description="loader write requests in flight per process")
+    load_write_retries: int = Field(
+        8,
+        ge=0,
+        le=100,
+        description="times the loader resends a write that timed out or found too few replicas (idempotent), then"
+        " the run stops and the file stays pending",
+    )
+    load_retry_backoff_s: float = Field(
+        0.5, ge=0.0, le=60.0, description="wait before the loader's first resend; doubled each time, at most 16 s"
+    )
 
     # --- gateway ----------------------------------------------------------------------------
     gateway_host: str = Field("127.0.0.1", description="bind address of `serve`")

@@ -14,6 +14,7 @@ seed; each owns one evenly spaced token, and a new cluster starts empty, so noth
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -69,6 +70,15 @@ LOGBACK_XML = """<configuration scan="false">
   <root level="INFO"><appender-ref ref="STDOUT"/></root>
 </configuration>
 """
+
+
+def _module_flags(flags: list[str]) -> list[str]:
+    """The ``--add-exports`` / ``--add-opens`` pairs of a JVM command line (the tools need them too)."""
+    picked: list[str] = []
+    for flag, value in itertools.pairwise(flags):
+        if flag in ("--add-exports", "--add-opens"):
+            picked += [flag, value]
+    return picked
 
 
 class NodeError(RuntimeError):
@@ -385,6 +395,19 @@ class LocalNode:
             time.sleep(0.2)
         log.info("cassandra_stopped", pid=pid)
         return True
+
+    def nodetool(self, *args: str, timeout_s: float = 120.0) -> str:
+        """Run ``nodetool`` (the server's own, from its jars) against this node's JMX port; its output."""
+        lib = Path(self.settings.cassandra_home) / "lib"
+        command = [
+            str(find_java(self.settings)), "-Xmx128M", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            *_module_flags(JVM17_FLAGS), "-cp", f"{lib}/*", "org.apache.cassandra.tools.NodeTool",
+            "-h", "127.0.0.1", "-p", str(self.jmx_port), *args,
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+        if done.returncode != 0:
+            raise NodeError(f"nodetool {' '.join(args)} failed ({done.returncode}): {done.stderr[-1500:]}")
+        return "\n".join(line for line in done.stdout.splitlines() if " DEBUG " not in line)
 
     def status(self) -> dict[str, object]:
         pid = self.pid()

@@ -48,6 +48,7 @@ from nowplaying.common.logging import configure_logging, get_logger
 from nowplaying.common.metrics import StageMetrics
 from nowplaying.common.stage import StageRun, stage_run
 from nowplaying.loader.reader import Header, Range, iter_lines, read_header, split_ranges
+from nowplaying.loader.retry import Backoff, call_with_retry
 from nowplaying.loader.rows import HeaderError, RowError, parse_play, read_records
 from nowplaying.loader.writer import PlayWriter, Statements, WriteFailed
 
@@ -88,6 +89,7 @@ class PartResult:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_replaced: int = 0  # plays replaced whole (row deletion at T, insert at T+1)
+    retries: int = 0  # writes sent again after a write timeout, unavailable replicas, ... (see retry)
     rejects: list[Reject] = field(default_factory=list)
 
 
@@ -99,6 +101,7 @@ class FileResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     rows_replaced: int = 0
+    retries: int = 0
     seconds: float = 0.0
 
 
@@ -128,8 +131,9 @@ class LogEntry:
 class LoadLog:
     """The ``load_log`` table: one row per file (batch id) with its checksum and status."""
 
-    def __init__(self, session: Session, keyspace: str) -> None:
+    def __init__(self, session: Session, keyspace: str, backoff: Backoff | None = None) -> None:
         self.session = session
+        self.backoff = backoff or Backoff()
         self._get = session.prepare(f"SELECT checksum, status FROM {keyspace}.load_log WHERE file = ?")
         self._put = session.prepare(
             f"INSERT INTO {keyspace}.load_log (file, checksum, status, rows_total, rows_loaded, rows_rejected,"
@@ -138,29 +142,26 @@ class LoadLog:
         self._put.is_idempotent = True
 
     def get(self, batch_id: str) -> LogEntry | None:
-        row = self.session.execute(self._get, (batch_id,)).one()
+        row = call_with_retry(lambda: self.session.execute(self._get, (batch_id,)), self.backoff).one()
         return LogEntry(row.checksum, row.status) if row else None
 
     def loading(self, batch_id: str, checksum: str, started_at: datetime) -> None:
         # the counts and loaded_at are unknown yet: unset, not null (a null is a tombstone)
-        self.session.execute(
-            self._put, (batch_id, checksum, "loading", UNSET_VALUE, UNSET_VALUE, UNSET_VALUE, started_at, UNSET_VALUE)
-        )
+        self._write((batch_id, checksum, "loading", UNSET_VALUE, UNSET_VALUE, UNSET_VALUE, started_at, UNSET_VALUE))
 
     def loaded(self, batch_id: str, checksum: str, result: FileResult, started_at: datetime) -> None:
-        self.session.execute(
-            self._put,
-            (
-                batch_id,
-                checksum,
-                "loaded",
-                result.rows_read,
-                result.rows_loaded,
-                result.rows_rejected,
-                started_at,
-                datetime.now(UTC),
-            ),
-        )
+        loaded_at = datetime.now(UTC)
+        self._write(
+            (batch_id, checksum, "loaded", result.rows_read, result.rows_loaded, result.rows_rejected, started_at,
+             loaded_at)
+        )  # fmt: skip
+
+    def _write(self, values: tuple[object, ...]) -> None:
+        call_with_retry(lambda: self.session.execute(self._put, values), self.backoff)
+
+
+def backoff_of(settings: Settings) -> Backoff:
+    return Backoff(retries=settings.load_write_retries, base_s=settings.load_retry_backoff_s)
 
 
 # --- loading one range of a file -----------------------------------------------------------------
@@ -173,11 +174,13 @@ def load_range(
     concurrency: int,
     progress: Callable[[int], None] | None = None,
     replace: bool = False,
+    backoff: Backoff | None = None,
 ) -> PartResult:
     """Parse and write the records of one byte range; bad records are collected, not written.
     ``replace``: the plays may be stored already (see ``writer``), compare before writing."""
     result = PartResult()
-    writer = PlayWriter(session, statements, now, concurrency=concurrency, replace=replace)
+    writer = PlayWriter(session, statements, now, concurrency=concurrency, replace=replace, backoff=backoff)
+    reported = 0  # plays written when progress was last reported
     for line, fields in read_records(iter_lines(path, part), first_line=part.first_line):
         result.rows_read += 1
         if isinstance(fields, str):
@@ -190,11 +193,18 @@ def load_range(
             result.rejects.append(Reject(line, str(exc), excerpt))
             continue
         writer.add(play)
-        if progress is not None and writer.plays % PROGRESS_EVERY_ROWS == 0:
-            progress(writer.plays)
+        if progress is not None and writer.plays >= reported + PROGRESS_EVERY_ROWS:
+            reported = writer.plays // PROGRESS_EVERY_ROWS * PROGRESS_EVERY_ROWS
+            progress(reported)
     writer.finish()
     result.rows_loaded = writer.plays
     result.rows_replaced = writer.replaced
+    result.retries = writer.window.retries
+    if writer.window.retries:
+        log.warning(
+            "load_writes_retried", file=path.name, part_line=part.first_line, retries=writer.window.retries,
+            errors=writer.window.retried_errors,
+        )  # fmt: skip
     return result
 
 
@@ -213,7 +223,9 @@ def _load_part_in_worker(settings: Settings, path: Path, part: Range, now: datet
                 rows_per_s=round(rows / max(elapsed, 1e-6)),
             )  # fmt: skip
 
-        return load_range(session, statements, path, part, now, settings.load_concurrency, progress, replace)
+        return load_range(
+            session, statements, path, part, now, settings.load_concurrency, progress, replace, backoff_of(settings)
+        )
     except WriteFailed:
         raise
     except CASSANDRA_ERRORS as exc:
@@ -243,6 +255,7 @@ def load_file(
     if workers <= 1 or path.stat().st_size < PARALLEL_MIN_BYTES:
         return load_range(
             session, statements, path, header.whole_file(path), now, settings.load_concurrency, progress, replace,
+            backoff_of(settings),
         )  # fmt: skip
     parts = split_ranges(path, header, workers)
     log.info("load_parallel", file=path.name, workers=len(parts))
@@ -259,6 +272,7 @@ def load_file(
             total.rows_read += part_result.rows_read
             total.rows_loaded += part_result.rows_loaded
             total.rows_replaced += part_result.rows_replaced
+            total.retries += part_result.retries
             total.rejects.extend(part_result.rejects)
         if errors:
             raise errors[0]
@@ -377,6 +391,7 @@ def _load_local_file(
             rows_loaded=part.rows_loaded,
             rows_rejected=len(part.rejects),
             rows_replaced=part.rows_replaced,
+            retries=part.retries,
         )
         if part.rejects:
             rejects = write_rejects(lake, batch, part.rejects)
@@ -396,6 +411,7 @@ def _load_local_file(
         rows=result.rows_loaded,
         rejected=result.rows_rejected,
         replaced=result.rows_replaced,
+        retried=result.retries,
         seconds=round(result.seconds, 2),
         rows_per_s=round(result.rows_loaded / max(result.seconds, 1e-6)),
     )
@@ -440,7 +456,7 @@ def run_load(settings: Settings, session: Session | None = None) -> LoadSummary:
             if batches:
                 try:
                     statements = Statements.prepare(session, settings.cassandra_keyspace)
-                    load_log = LoadLog(session, settings.cassandra_keyspace)
+                    load_log = LoadLog(session, settings.cassandra_keyspace, backoff_of(settings))
                 except CASSANDRA_ERRORS as exc:
                     raise LoadError(f"Cassandra unavailable while preparing the load: {exc}") from exc
             for batch in batches:

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cassandra.cluster import Session
-from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, BoundStatement, PreparedStatement
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Session
+from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, BoundStatement, PreparedStatement, tuple_factory
 
 from nowplaying.common.aggjournal import DirtyMarks
+from nowplaying.loader.retry import RETHROW_TIMEOUTS, Backoff, Timer, call_with_retry, retryable
 from nowplaying.loader.rows import (
     ARTISTS_COLUMNS,
     AUDIO_FEATURES_COLUMNS,
@@ -236,42 +237,70 @@ class Statements:
 
 
 class Window:
-    """At most ``concurrency`` requests in flight; the first failure is kept and raised to the caller."""
+    """At most ``concurrency`` requests in flight. A write that failed retryably (see ``retry``) is
+    sent again after a backoff, keeping its slot meanwhile (so a slow node gets fewer new requests);
+    the first failure for good is kept and raised to the caller."""
 
-    def __init__(self, session: Session, concurrency: int) -> None:
+    def __init__(self, session: Session, concurrency: int, backoff: Backoff | None = None) -> None:
         self.session = session
         self.concurrency = concurrency
+        self.backoff = backoff or Backoff()
         self._slots = threading.Semaphore(concurrency)
         self._error: BaseException | None = None
+        self._timer = Timer()
+        self._lock = threading.Lock()
         self.requests = 0
+        self.retries = 0  # writes sent again after a retryable failure
+        self.retried_errors: dict[str, int] = {}  # by the error's class name
 
     def _done(self, _result: Any) -> None:
         self._slots.release()
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException, statement: Any, attempt: int) -> None:
+        if self._error is None and retryable(exc) and self.backoff.allows(attempt):
+            with self._lock:
+                self.retries += 1
+                name = type(exc).__name__
+                self.retried_errors[name] = self.retried_errors.get(name, 0) + 1
+            try:
+                self._timer.call_later(self.backoff.delay(attempt), lambda: self._send(statement, attempt + 1))
+                return
+            except RuntimeError:
+                pass  # the window is closed: give up on it
         if self._error is None:
             self._error = exc
         self._slots.release()
+
+    def _send(self, statement: Any, attempt: int) -> None:
+        """Send a statement that holds a slot; any failure, even to send, ends in ``_failed``."""
+        try:
+            future = self.session.execute_async(statement)
+        except BaseException as exc:
+            self._failed(exc, statement, attempt)
+            return
+        future.add_callbacks(self._done, self._failed, errback_args=(statement, attempt))
 
     def submit(self, statement: Any) -> None:
         self._slots.acquire()
         if self._error is not None:
             self._slots.release()
             raise WriteFailed.of(self._error)
+        statement.retry_policy = RETHROW_TIMEOUTS
+        self.requests += 1
         try:
             future = self.session.execute_async(statement)
         except BaseException:
             self._slots.release()
             raise
-        self.requests += 1
-        future.add_callbacks(self._done, self._failed)
+        future.add_callbacks(self._done, self._failed, errback_args=(statement, 0))
 
     def drain(self) -> None:
-        """Wait for every request in flight; raise the first failure."""
+        """Wait for every request in flight (resends included); raise the first failure."""
         for _ in range(self.concurrency):
             self._slots.acquire()
         for _ in range(self.concurrency):
             self._slots.release()
+        self._timer.close()
         if self._error is not None:
             raise WriteFailed.of(self._error)
 
@@ -306,8 +335,11 @@ def _track_from_hour(statements: Statements) -> list[int] | None:
 
 
 def _as_mapping(row: Any) -> dict[str, Any]:
+    """A stored plays_by_hour row (a plain tuple in PLAYS_BY_HOUR_COLUMNS order, see ``_check_stored``)."""
     if isinstance(row, dict):
         return row
+    if isinstance(row, tuple) and not hasattr(row, "_asdict"):
+        return dict(zip(PLAYS_BY_HOUR_COLUMNS, row, strict=True))
     return dict(row._asdict())
 
 
@@ -323,12 +355,14 @@ class PlayWriter:
         batch_rows: int = DEFAULT_BATCH_ROWS,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
         replace: bool = False,
+        backoff: Backoff | None = None,
     ) -> None:
         self.statements = statements
         self.replace = replace
         self._checking: list[Play] = []
+        self._tuple_rows: Any = None  # the execution profile of the stored-row reads
         self.replaced = 0
-        self.window = Window(session, concurrency)
+        self.window = Window(session, concurrency, backoff)
         self.now = now
         self.batch_rows = batch_rows
         self.batch_bytes = batch_bytes
@@ -444,10 +478,17 @@ class PlayWriter:
             return
         r = self.statements.replace
         session = self.window.session
+        if self._tuple_rows is None:
+            # Plain tuples: the default named tuples build a new class for every result, which made
+            # comparing a file's plays with their stored rows several times slower than writing them.
+            self._tuple_rows = session.execution_profile_clone_update(EXEC_PROFILE_DEFAULT, row_factory=tuple_factory)
         futures = [
-            session.execute_async(r.select_hour, (play.bucket, play.played_at, play.source, play.post_id))
+            session.execute_async(
+                r.select_hour, (play.bucket, play.played_at, play.source, play.post_id),
+                execution_profile=self._tuple_rows,
+            )
             for play in plays
-        ]
+        ]  # fmt: skip
         for play, future in zip(plays, futures, strict=True):
             try:
                 row = future.result().one()
@@ -517,6 +558,7 @@ class PlayWriter:
         self.window.drain()
         if self.statements.marks is not None and self.buckets:
             try:
-                self.statements.marks.mark(self.buckets)
+                marks, buckets = self.statements.marks, self.buckets
+                call_with_retry(lambda: marks.mark(buckets), self.window.backoff)
             except Exception as exc:
                 raise WriteFailed.of(exc) from exc
