@@ -201,12 +201,19 @@ if [ "$BASES" = standin ]; then
 else
   py_args=(); spark_args=(); fe_args=()
 fi
-project nowplaying "$ROOT/Dockerfile" "$ROOT" "${py_args[@]}"
-project nowplaying-spark "$ROOT/spark-jobs/Dockerfile" "$ROOT" "${spark_args[@]}"
-project nowplaying-frontend "$ROOT/frontend/Dockerfile" "$ROOT/frontend" "${fe_args[@]}"
+# IMAGES="nowplaying ..." builds only those (the skaffold custom build, scripts/cluster/skaffold-build.sh).
+ONLY=" ${IMAGES:-nowplaying nowplaying-spark nowplaying-frontend} "
+wanted() { [[ "$ONLY" == *" $1 "* ]]; }
+if wanted nowplaying; then project nowplaying "$ROOT/Dockerfile" "$ROOT" "${py_args[@]}"; fi
+if wanted nowplaying-spark; then project nowplaying-spark "$ROOT/spark-jobs/Dockerfile" "$ROOT" "${spark_args[@]}"; fi
+if wanted nowplaying-frontend; then
+  project nowplaying-frontend "$ROOT/frontend/Dockerfile" "$ROOT/frontend" "${fe_args[@]}"
+fi
 
 step "archives for containerd under $ARCHIVES"
-for n in nowplaying nowplaying-spark nowplaying-frontend; do export_image "docker.io/library/$n:$TAG" "$n"; done
+for n in nowplaying nowplaying-spark nowplaying-frontend; do
+  if wanted "$n"; then export_image "docker.io/library/$n:$TAG" "$n"; fi
+done
 if [ "$BASES" = standin ]; then
   export_image "$STANDIN/cassandra:$CASSANDRA_VERSION" cassandra
   export_image "$STANDIN/pushgateway:v1.5.1" pushgateway
