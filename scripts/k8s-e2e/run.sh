@@ -6,7 +6,7 @@
 # (helm test, upgrade, rollback, uninstall keeping the lake) last. On failure the namespace's events,
 # `kubectl describe` and every pod's logs go to test-artifacts/k8s/. Every wait is bounded.
 #   K8S_E2E_NAMESPACE (nowplaying-e2e), K8S_E2E_RELEASE (np), K8S_E2E_KEEP=1 keeps the release at the end
-#   K8S_E2E_TESTS="test_pipeline.py ..." runs only those files (the release is installed all the same)
+#   K8S_E2E_TESTS="a.py,b.py c.py" runs only those groups of files (the release is installed all the same)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -21,7 +21,10 @@ ART="$ROOT/test-artifacts/k8s"
 KUBECTL="$K8S_BIN/kubectl"
 HELM="$(command -v helm || echo "$CACHE/bin/helm")"
 PYTEST="$ROOT/.venv/bin/pytest"
-TESTS="${K8S_E2E_TESTS:-test_pipeline.py test_pod_security.py test_exactly_once.py test_spark.py}"
+# Each group runs with -x (its first failure stops it); a failed group does not stop the next ones, but
+# fails the run. The lifecycle (which uninstalls the release) comes last, after the pod table.
+DEFAULT_TEST_GROUPS="test_pipeline.py,test_pod_security.py,test_exactly_once.py test_spark.py test_prometheus.py test_lifecycle.py"
+TEST_GROUPS="${K8S_E2E_TESTS:-$DEFAULT_TEST_GROUPS}"
 t_start=$(date +%s)
 say() { printf '\033[1m==> k8s-e2e: %s\033[0m (%d s)\n' "$*" "$(($(date +%s) - t_start))"; }
 die() { echo "k8s-e2e: error: $*" >&2; exit 1; }
@@ -65,7 +68,7 @@ finish() {
 }
 trap finish EXIT
 
-mkdir -p "$ART" && rm -f "$ART/results.json"
+mkdir -p "$ART" && rm -f "$ART/results.json" "$ART/pods.txt"
 if kc get namespace "$NS" >/dev/null 2>&1; then
   say "deleting the namespace $NS of an earlier run"
   "$HELM" uninstall "$RELEASE" -n "$NS" --wait --timeout 3m >/dev/null 2>&1 || true
@@ -90,13 +93,19 @@ run_tests() {  # files...
   K8S_E2E_NAMESPACE="$NS" K8S_E2E_RELEASE="$RELEASE" K8S_E2E_INSTALL_STARTED="$install_started" \
     timeout 3600 "$PYTEST" -p no:cacheprovider -o addopts="" -q -s -x "${files[@]}"
 }
-say "checks: $TESTS"
-# shellcheck disable=SC2086
-run_tests $TESTS
-kc get pods -n "$NS" -o wide | tee "$ART/pods.txt"
-if [ -z "${K8S_E2E_TESTS:-}" ]; then
-  say "lifecycle: helm test, upgrade, rollback, uninstall"
-  run_tests test_lifecycle.py
-fi
+pod_table() { say "the pods"; kc get pods -n "$NS" -o wide | tee "$ART/pods.txt"; }
+failed=() first=1
+for group in $TEST_GROUPS; do
+  if [ "$group" = test_lifecycle.py ]; then pod_table; fi
+  say "checks: ${group//,/ }"
+  # shellcheck disable=SC2086
+  if ! run_tests ${group//,/ }; then
+    failed+=("$group")
+    [ "$first" = 0 ] || die "the pipeline checks failed: the other checks need them"
+  fi
+  first=0
+done
+[ -f "$ART/pods.txt" ] || pod_table
 say "figures: ${ART#"$ROOT"/}/results.json"
 cat "$ART/results.json" 2>/dev/null || true
+[ ${#failed[@]} = 0 ] || die "failed: ${failed[*]}"
