@@ -20,13 +20,16 @@ BEFORE: dict[str, Any] = {}
 
 def _drained(release: Release) -> dict[str, Any] | None:
     """The pipeline's state once every served post went through the cleaner and every song post is a
-    play; None while it is still catching up."""
-    served = release.served_ids()
-    kinds = release.clean_kinds()
-    if not served or not served <= set(kinds):
+    play; None while it is still catching up (or the gateway does not answer yet)."""
+    try:
+        served = release.served_ids()
+        kinds = release.clean_kinds()
+        if not served or not served <= set(kinds):
+            return None
+        song_posts = {i for i in served if kinds[i] in SONG_KINDS}
+        plays = [p["post_id"] for p in release.plays()]
+    except (AssertionError, OSError):
         return None
-    song_posts = {i for i in served if kinds[i] in SONG_KINDS}
-    plays = [p["post_id"] for p in release.plays()]
     if set(plays) != song_posts:
         return None
     return {"served": served, "song_posts": song_posts, "plays": plays}
