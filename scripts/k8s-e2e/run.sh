@@ -7,6 +7,7 @@
 # `kubectl describe` and every pod's logs go to test-artifacts/k8s/. Every wait is bounded.
 #   K8S_E2E_NAMESPACE (nowplaying-e2e), K8S_E2E_RELEASE (np), K8S_E2E_KEEP=1 keeps the release at the end
 #   K8S_E2E_TESTS="a.py,b.py c.py" runs only those groups of files (the release is installed all the same)
+#   K8S_E2E_REUSE=1 checks the release an earlier run left (K8S_E2E_KEEP=1 or a failure) instead of reinstalling
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -68,24 +69,31 @@ finish() {
 }
 trap finish EXIT
 
-mkdir -p "$ART" && rm -f "$ART/results.json" "$ART/pods.txt"
-if kc get namespace "$NS" >/dev/null 2>&1; then
-  say "deleting the namespace $NS of an earlier run"
-  "$HELM" uninstall "$RELEASE" -n "$NS" --wait --timeout 3m >/dev/null 2>&1 || true
-  kc delete namespace "$NS" --timeout=180s >/dev/null
-fi
-say "namespace $NS, enforcing Pod Security restricted"
-kc create namespace "$NS" >/dev/null
-kc label namespace "$NS" pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest \
-  pod-security.kubernetes.io/warn=restricted pod-security.kubernetes.io/audit=restricted >/dev/null
+mkdir -p "$ART" && rm -f "$ART/pods.txt"
+[ "${K8S_E2E_REUSE:-0}" = 1 ] || rm -f "$ART/results.json"
+if [ "${K8S_E2E_REUSE:-0}" = 1 ] && "$HELM" status "$RELEASE" -n "$NS" >/dev/null 2>&1 && [ -f "$ART/install-started" ]; then
+  install_started=$(cat "$ART/install-started")
+  say "K8S_E2E_REUSE=1: checking the release $RELEASE installed at $(date -u -d "@${install_started%.*}" +%T)"
+else
+  if kc get namespace "$NS" >/dev/null 2>&1; then
+    say "deleting the namespace $NS of an earlier run"
+    "$HELM" uninstall "$RELEASE" -n "$NS" --wait --timeout 3m >/dev/null 2>&1 || true
+    kc delete namespace "$NS" --timeout=180s >/dev/null
+  fi
+  say "namespace $NS, enforcing Pod Security restricted"
+  kc create namespace "$NS" >/dev/null
+  kc label namespace "$NS" pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest \
+    pod-security.kubernetes.io/warn=restricted pod-security.kubernetes.io/audit=restricted >/dev/null
 
-say "helm install $RELEASE (sandbox, values-local + values-e2e); it waits for the migrations hook Job"
-install_ms=$(date +%s%3N)
-install_started="${install_ms:0:-3}.${install_ms: -3}"
-"$HELM" install "$RELEASE" "$ROOT/charts/nowplaying" -n "$NS" \
-  -f "$ROOT/k8s/values-local.yaml" -f "$ROOT/k8s/values-e2e.yaml" --timeout 15m >"$ART/helm-install.txt" 2>&1 \
-  || { cat "$ART/helm-install.txt" >&2; die "helm install failed"; }
-say "helm install done in $((($(date +%s%3N) - install_ms) / 1000)) s"
+  say "helm install $RELEASE (sandbox, values-local + values-e2e); it waits for the migrations hook Job"
+  install_ms=$(date +%s%3N)
+  install_started="${install_ms:0:-3}.${install_ms: -3}"
+  echo "$install_started" >"$ART/install-started"
+  "$HELM" install "$RELEASE" "$ROOT/charts/nowplaying" -n "$NS" \
+    -f "$ROOT/k8s/values-local.yaml" -f "$ROOT/k8s/values-e2e.yaml" --timeout 15m >"$ART/helm-install.txt" 2>&1 \
+    || { cat "$ART/helm-install.txt" >&2; die "helm install failed"; }
+  say "helm install done in $((($(date +%s%3N) - install_ms) / 1000)) s"
+fi
 
 run_tests() {  # files...
   local files=() f
