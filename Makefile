@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 BENCH ?=
 
 .PHONY: docs help setup test lint typecheck importlint pytest test-frontend bench run lock frontend clean-local \
-	cluster-packages images cluster cluster-down test-cluster
+	cluster-packages images cluster cluster-down test-cluster k8s-e2e
 
 help:
 	@echo "make setup   install everything (idempotent)"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench   benchmarks (BENCH=<name> for one)"
 	@echo "make images  the project's images (podman or docker; stand-in bases where Docker Hub is out of reach)"
 	@echo "make cluster a single-node Kubernetes on this machine (root); make cluster-down stops it"
+	@echo "make k8s-e2e the chart installed on that cluster and checked end to end"
 
 setup:
 	@bash scripts/setup.sh
@@ -63,6 +64,11 @@ cluster: $(VENV)/.setup-stamp
 
 cluster-down:
 	@bash scripts/cluster/cluster.sh down
+
+# The product on that cluster (README "Kubernetes on this machine"): helm install in sandbox mode, then
+# tests/k8s_e2e; on failure the events, descriptions and logs are in test-artifacts/k8s/.
+k8s-e2e: $(VENV)/.setup-stamp
+	@bash scripts/k8s-e2e/run.sh
 
 # Benchmarks use CASSANDRA_HOSTS when set, else the project's local node (started if needed).
 bench: $(VENV)/.setup-stamp

@@ -148,9 +148,14 @@ def zipdir(pkg: pathlib.Path, out: pathlib.Path) -> None:
                 info.external_attr = 0o644 << 16
                 z.writestr(info, p.read_bytes(), zipfile.ZIP_DEFLATED)
 zipdir(src, lib / "pyspark.zip")
-import py4j
-ver = next(iter(pathlib.Path(py4j.__file__).parent.parent.glob("py4j-*.dist-info"))).name.split("-")[1].removesuffix(".dist")
-zipdir(pathlib.Path(py4j.__file__).parent, lib / f"py4j-{ver}-src.zip")
+import py4j, re
+# spark-submit puts $SPARK_HOME/python/lib/<the py4j zip its PythonUtils names> on PYTHONPATH: that exact name
+# (Spark 3.5.9 names py4j-0.10.9.7-src.zip while pyspark's wheel installs py4j 0.10.9.9).
+(core,) = (src / "jars").glob("spark-core_*.jar")
+with zipfile.ZipFile(core) as z:
+    names = set(re.findall(rb"py4j-[0-9.]+-src\.zip", z.read("org/apache/spark/api/python/PythonUtils$.class")))
+assert len(names) == 1, names
+zipdir(pathlib.Path(py4j.__file__).parent, lib / names.pop().decode())
 PY
   build_standin spark "$SPARK_STANDIN_VERSION" "$ctx" --build-arg "BASE=$STANDIN/jdk:17"
 
@@ -201,12 +206,19 @@ if [ "$BASES" = standin ]; then
 else
   py_args=(); spark_args=(); fe_args=()
 fi
-project nowplaying "$ROOT/Dockerfile" "$ROOT" "${py_args[@]}"
-project nowplaying-spark "$ROOT/spark-jobs/Dockerfile" "$ROOT" "${spark_args[@]}"
-project nowplaying-frontend "$ROOT/frontend/Dockerfile" "$ROOT/frontend" "${fe_args[@]}"
+# IMAGES="nowplaying ..." builds only those (the skaffold custom build, scripts/cluster/skaffold-build.sh).
+ONLY=" ${IMAGES:-nowplaying nowplaying-spark nowplaying-frontend} "
+wanted() { [[ "$ONLY" == *" $1 "* ]]; }
+if wanted nowplaying; then project nowplaying "$ROOT/Dockerfile" "$ROOT" "${py_args[@]}"; fi
+if wanted nowplaying-spark; then project nowplaying-spark "$ROOT/spark-jobs/Dockerfile" "$ROOT" "${spark_args[@]}"; fi
+if wanted nowplaying-frontend; then
+  project nowplaying-frontend "$ROOT/frontend/Dockerfile" "$ROOT/frontend" "${fe_args[@]}"
+fi
 
 step "archives for containerd under $ARCHIVES"
-for n in nowplaying nowplaying-spark nowplaying-frontend; do export_image "docker.io/library/$n:$TAG" "$n"; done
+for n in nowplaying nowplaying-spark nowplaying-frontend; do
+  if wanted "$n"; then export_image "docker.io/library/$n:$TAG" "$n"; fi
+done
 if [ "$BASES" = standin ]; then
   export_image "$STANDIN/cassandra:$CASSANDRA_VERSION" cassandra
   export_image "$STANDIN/pushgateway:v1.5.1" pushgateway

@@ -33,8 +33,17 @@ from tests.chart.tooling import (
     tool,
 )
 
-VALUES_FILES = sorted(VALUES_DIR.glob("*.yaml"))
-VALUES_IDS = [p.stem for p in VALUES_FILES]
+# The test scenarios, then the chart's own ci/*-values.yaml (chart-testing's convention; `make k8s-e2e`
+# installs those on the local cluster): ids "default", ..., "ci/sandbox-values", ...
+CI_VALUES_DIR = CHART / "ci"
+VALUES_FILES = sorted(VALUES_DIR.glob("*.yaml")) + sorted(CI_VALUES_DIR.glob("*-values.yaml"))
+
+
+def values_id(path: Path) -> str:
+    return f"ci/{path.stem}" if path.parent == CI_VALUES_DIR else path.stem
+
+
+VALUES_IDS = [values_id(p) for p in VALUES_FILES]
 STANDARD_LABELS = (
     "app.kubernetes.io/name",
     "app.kubernetes.io/instance",
@@ -54,7 +63,8 @@ CRD_FILES = (
 
 @cache
 def rendered(name: str, kube_version: str = "1.31.0") -> str:
-    return helm_template(VALUES_DIR / f"{name}.yaml", kube_version)
+    path = CI_VALUES_DIR / f"{name[3:]}.yaml" if name.startswith("ci/") else VALUES_DIR / f"{name}.yaml"
+    return helm_template(path, kube_version)
 
 
 def objects(name: str) -> list[dict[str, Any]]:
@@ -132,7 +142,7 @@ def test_values_schema_rejects_mistakes(override: str, complaint: str) -> None:
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
 @pytest.mark.parametrize("values_file", VALUES_FILES, ids=VALUES_IDS)
 def test_kubeconform_strict(values_file: Path, kube_version: str, crd_location: str) -> None:
-    manifests = rendered(values_file.stem, kube_version)
+    manifests = rendered(values_id(values_file), kube_version)
     result = kubeconform(manifests, kube_version, crd_location)
     report = json.loads(result.stdout)
     problems = [r for r in report["resources"] if r["status"] != "statusValid"]
@@ -254,7 +264,7 @@ def policy_violations(docs: list[dict[str, Any]]) -> list[str]:
 
 @pytest.mark.parametrize("values_file", VALUES_FILES, ids=VALUES_IDS)
 def test_policy(values_file: Path) -> None:
-    docs = objects(values_file.stem)
+    docs = objects(values_id(values_file))
     assert docs
     violations = policy_violations(docs)
     assert not violations, "\n".join(violations)
@@ -541,3 +551,28 @@ def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
     if "template" in spec:
         spec = spec["template"].get("spec", {})
     return list(spec.get("containers", [])) + list(spec.get("initContainers", []))
+
+
+def test_e2e_values_release() -> None:
+    """`make k8s-e2e`'s values over values-local.yaml: sandbox, one-minute stages, a `helm test` pod, and
+    requests that fit a 2-core node with every batch pod running at once."""
+    local, e2e = PROJECT_ROOT / "k8s" / "values-local.yaml", PROJECT_ROOT / "k8s" / "values-e2e.yaml"
+    docs = load_docs(helm_template(local, "1.33.13", "-f", str(e2e)))
+    assert not policy_violations(docs), policy_violations(docs)
+    prefix = f"{RELEASE}-nowplaying"
+    for stage in ("extract", "clean", "enrich", "load"):
+        assert one(docs, "CronJob", f"{prefix}-{stage}")["spec"]["schedule"] == "* * * * *"
+    sandbox = one(docs, "Deployment", f"{prefix}-sandbox")["spec"]["template"]["spec"]["containers"][0]
+    assert env_of(sandbox)["SANDBOX_INITIAL_POSTS"] == "200"
+    test_pod = one(docs, "Pod", f"{prefix}-test")
+    assert test_pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert f"http://{prefix}-gateway:8000" in test_pod["spec"]["containers"][0]["args"]
+    millicores = 0.0
+    for doc in docs:
+        for container in _containers(doc):
+            cpu = str(container.get("resources", {}).get("requests", {}).get("cpu", "0"))
+            millicores += float(cpu[:-1]) if cpu.endswith("m") else float(cpu) * 1000
+    spark = one(docs, "CronJob", f"{prefix}-aggregate")
+    executor = next(a for a in _containers(spark)[0]["args"] if "executor.request.cores" in a)
+    millicores += float(executor.rsplit("=", 1)[1].rstrip("m"))
+    assert millicores <= 1200, millicores

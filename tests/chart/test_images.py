@@ -236,13 +236,21 @@ def test_skaffold_config_is_valid() -> None:
     assert not errors, "\n".join(errors)
     # A typo is caught by the same schema.
     broken = json.loads(json.dumps(config))
-    broken["build"]["artifacts"][0]["dockerr"] = broken["build"]["artifacts"][0].pop("docker")
+    broken["build"]["artifacts"][0]["customm"] = broken["build"]["artifacts"][0].pop("custom")
     assert list(validator.iter_errors(broken))
 
     artifacts = {a["image"]: a for a in config["build"]["artifacts"]}
     assert set(artifacts) == {"nowplaying", "nowplaying-spark", "nowplaying-frontend"}
-    for artifact in artifacts.values():
-        assert (PROJECT_ROOT / artifact["context"] / artifact["docker"]["dockerfile"]).is_file()
+    # Each artifact is built by the same script as `make images` (a custom build step), for its own image.
+    build_script = PROJECT_ROOT / "scripts" / "cluster" / "skaffold-build.sh"
+    assert "images.sh" in build_script.read_text()
+    for image, artifact in artifacts.items():
+        command = artifact["custom"]["buildCommand"].split()
+        assert command == ["scripts/cluster/skaffold-build.sh", image], command
+        assert (PROJECT_ROOT / artifact["context"] / command[0]).is_file()
+        dockerfile = artifact["custom"]["dependencies"].get("dockerfile", {}).get("path")
+        if dockerfile:
+            assert (PROJECT_ROOT / artifact["context"] / dockerfile).is_file()
     (release,) = config["deploy"]["helm"]["releases"]
     assert (PROJECT_ROOT / release["chartPath"] / "Chart.yaml").is_file()
     templates = release["setValueTemplates"]
