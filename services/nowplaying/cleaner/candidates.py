@@ -7,7 +7,8 @@ a dangling "on"/"at"/"en" at a cut, a separator left inside a side, a frame word
 order decided by weak evidence, a sentence that ends inside a side ("3AM. I miss them"), a side in
 sentence case before a lower-case title ("Wonderful programme - many thanks"). Below ``PARSED_MIN``
 the post is not claimed as ``parsed``: it becomes ``query`` and the readings go to the enricher, which
-tries them in order and keeps the first the catalog confirms (ListenBrainz's "detuning": the exact reading, then progressively relaxed ones).
+tries them in order and keeps the first the catalog confirms (ListenBrainz's "detuning": the exact
+reading, then progressively relaxed ones).
 
 Relaxed readings: the title cut back at clause boundaries (" - ", " | ", "(", ". ", ", ", " on ",
 ...), the artist without a leading station, frame word or number, the artist without its guests,
