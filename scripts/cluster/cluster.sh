@@ -346,9 +346,27 @@ import_images() {
     stem=$(basename "$f" .tar); id=$(cat "$ARCHIVES/$stem.id"); ref=$(cat "$ARCHIVES/$stem.ref")
     if [ "$(cat "$done_dir/$stem.id" 2>/dev/null)" = "$id" ] && ctr_ images ls -q | grep -qxF "$ref"; then continue; fi
     step "import $ref into containerd"
-    long "import $stem" ctr -a "$SOCK" -n k8s.io images import "$f" >/dev/null
+    long "import $stem" ctr -a "$SOCK" -n k8s.io images import "$f" >/dev/null || return 1
     echo "$id" >"$done_dir/$stem.id"
   done
+}
+
+start_containerd() {
+  start_proc containerd "$(command -v containerd)" --config "$STATE/containerd/config.toml"
+  wait_for containerd 30 test -S "$SOCK" || die "containerd did not start: see $LOGS/containerd.log"
+  wait_for containerd 30 ctr -a "$SOCK" version || die "containerd does not answer: see $LOGS/containerd.log"
+}
+
+# A containerd store kept between runs can lose a layer's snapshot while its metadata stays (seen after
+# an image was replaced under a running cluster: "parent snapshot ... does not exist"). The archives of
+# `make images` hold every image, so the store is rebuilt from them instead of failing the start.
+import_or_rebuild_store() {
+  import_images && return 0
+  step "containerd's image store is inconsistent: rebuilding it from the image archives"
+  stop_proc containerd
+  rm -rf "$STATE/containerd/root" "$STATE/containerd/imported"
+  start_containerd
+  import_images || die "importing the images into a fresh containerd store failed: see $LOGS/containerd.log"
 }
 
 # --- the control plane and the node ---------------------------------------------------------------------
@@ -464,10 +482,8 @@ up() {
   containerd_config
   write_configs
   cluster_images
-  start_proc containerd "$(command -v containerd)" --config "$STATE/containerd/config.toml"
-  wait_for containerd 30 test -S "$SOCK" || die "containerd did not start: see $LOGS/containerd.log"
-  wait_for containerd 30 ctr -a "$SOCK" version || die "containerd does not answer: see $LOGS/containerd.log"
-  import_images
+  start_containerd
+  import_or_rebuild_store
   control_plane_up
   node_up
   kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=90s >/dev/null 2>&1 \
@@ -574,7 +590,7 @@ case "${1:-}" in
   down) down ;;
   check) check ;;
   status) status ;;
-  import) import_images ;;
+  import) import_images || die "importing the images failed: see $LOGS/containerd.log" ;;
   can-run) why=$(cannot_run); [ -z "$why" ] || { echo "$why"; exit 1; } ;;
   *) echo "usage: $0 up|down|check|status|import|can-run" >&2; exit 2 ;;
 esac
