@@ -8,36 +8,25 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cluster.support import cannot_run_reason, cluster_running, kubectl
-
-_skip_reason: list[str] = []
-_skipped: list[int] = [0]
+from tests.cluster.support import FolderSkip, cannot_run_reason, cluster_running, kubectl
 
 
 def _reason() -> str | None:
-    if not _skip_reason:
-        reason = cannot_run_reason()
-        if reason is None and not cluster_running():
-            reason = "no local cluster is running (make images && make cluster)"
-        _skip_reason.append(reason or "")
-    return _skip_reason[0] or None
+    reason = cannot_run_reason()
+    if reason is None and not cluster_running():
+        reason = "no local cluster is running (make images && make cluster)"
+    return reason
+
+
+_skip = FolderSkip("tests/cluster", _reason)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    ours = [i for i in items if "tests/cluster/" in i.nodeid]
-    if not ours:
-        return
-    reason = _reason()
-    if reason:
-        marker = pytest.mark.skip(reason=f"tests/cluster: {reason}")
-        for item in ours:
-            item.add_marker(marker)
-        _skipped[0] = len(ours)
+    _skip.mark(items)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _skipped[0]:
-        terminalreporter.write_line(f"tests/cluster: {_skipped[0]} tests skipped: {_reason()}", yellow=True)
+    _skip.summary(terminalreporter)
 
 
 @pytest.fixture(scope="session")

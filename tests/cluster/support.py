@@ -7,9 +7,11 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from nowplaying.common.config import PROJECT_ROOT
 
@@ -137,3 +139,32 @@ def run_pod(
 
 def image(name: str) -> str:
     return f"docker.io/library/{name}:{TAG}"
+
+
+class FolderSkip:
+    """Skips every test of one folder with one line saying why, when ``find_reason`` names a reason
+    (asked once per session); the conftest of the folder calls ``mark`` and ``summary`` from its hooks."""
+
+    def __init__(self, folder: str, find_reason: Callable[[], str | None]) -> None:
+        self.folder = folder
+        self._find_reason = find_reason
+        self._reason: list[str] = []
+        self.skipped = 0
+
+    def reason(self) -> str | None:
+        if not self._reason:
+            self._reason.append(self._find_reason() or "")
+        return self._reason[0] or None
+
+    def mark(self, items: list[pytest.Item]) -> None:
+        ours = [i for i in items if f"{self.folder}/" in i.nodeid]
+        reason = self.reason() if ours else None
+        if reason:
+            marker = pytest.mark.skip(reason=f"{self.folder}: {reason}")
+            for item in ours:
+                item.add_marker(marker)
+            self.skipped = len(ours)
+
+    def summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.skipped:
+            terminalreporter.write_line(f"{self.folder}: {self.skipped} tests skipped: {self.reason()}", yellow=True)

@@ -9,7 +9,6 @@ number on both.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
@@ -22,6 +21,7 @@ import pytest
 from nowplaying.common.config import PROJECT_ROOT
 
 from tests.support.net import free_port, http_json
+from tests.support.pipeline import clean_kinds
 
 SONG_KINDS = {"link", "parsed", "query"}
 INITIAL_POSTS = 300
@@ -165,16 +165,8 @@ def test_make_run_end_to_end(backend: str, tmp_path: Path, browser: Any) -> None
 
         lake = _lake_of(env)
 
-        def clean_kinds() -> dict[str, str]:
-            kinds: dict[str, str] = {}
-            for batch in lake.list_batches("clean"):
-                for _, line in lake.read_jsonl_lines(batch):
-                    record = json.loads(line)
-                    kinds[record["post_id"]] = record["kind"]
-            return kinds
-
         def caught_up() -> tuple[list[dict[str, Any]], dict[str, str]] | None:
-            kinds = clean_kinds()
+            kinds = clean_kinds(lake)
             plays = _plays(base)
             served_now = set()
             for source in ("x", "mastodon", "bluesky"):

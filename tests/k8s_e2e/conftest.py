@@ -6,39 +6,28 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cluster.support import cannot_run_reason, cluster_running
+from tests.cluster.support import FolderSkip, cannot_run_reason, cluster_running
 from tests.k8s_e2e.release import Release, release_from_env
-
-_reason_cache: list[str] = []
-_skipped: list[int] = [0]
 
 
 def _reason() -> str | None:
-    if not _reason_cache:
-        reason = cannot_run_reason()
-        if reason is None and not cluster_running():
-            reason = "no cluster is reachable (make images && make cluster, then make k8s-e2e)"
-        if reason is None and release_from_env() is None:
-            reason = "no release to check: these tests run under make k8s-e2e, which installs it"
-        _reason_cache.append(reason or "")
-    return _reason_cache[0] or None
+    reason = cannot_run_reason()
+    if reason is None and not cluster_running():
+        reason = "no cluster is reachable (make images && make cluster, then make k8s-e2e)"
+    if reason is None and release_from_env() is None:
+        reason = "no release to check: these tests run under make k8s-e2e, which installs it"
+    return reason
+
+
+_skip = FolderSkip("tests/k8s_e2e", _reason)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    ours = [i for i in items if "tests/k8s_e2e/" in i.nodeid]
-    if not ours:
-        return
-    reason = _reason()
-    if reason:
-        marker = pytest.mark.skip(reason=f"tests/k8s_e2e: {reason}")
-        for item in ours:
-            item.add_marker(marker)
-        _skipped[0] = len(ours)
+    _skip.mark(items)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _skipped[0]:
-        terminalreporter.write_line(f"tests/k8s_e2e: {_skipped[0]} tests skipped: {_reason()}", yellow=True)
+    _skip.summary(terminalreporter)
 
 
 @pytest.fixture(scope="session")

@@ -112,13 +112,9 @@ class Release:
         from nowplaying.common.config import Settings
         from nowplaying.common.lake import open_lake
 
-        lake = open_lake(Settings(lake_dir=self.lake_dir(), lake_url=None))
-        kinds: dict[str, str] = {}
-        for batch in lake.list_batches("clean"):
-            for _, line in lake.read_jsonl_lines(batch):
-                rec = json.loads(line)
-                kinds[rec["post_id"]] = rec["kind"]
-        return kinds
+        from tests.support.pipeline import clean_kinds
+
+        return clean_kinds(open_lake(Settings(lake_dir=self.lake_dir(), lake_url=None)))
 
     def cql_rows(self, query: str) -> list[Any]:
         """Rows of a CQL query (``{ks}`` = the release's keyspace), read from the Cassandra pods themselves."""

@@ -6,6 +6,7 @@ environment, exactly as a CronJob or `make run` starts it.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -57,3 +58,13 @@ def run_pipeline(env: dict[str, str], aggregate: bool = True, days: str | None =
     if aggregate:
         outputs["aggregate"] = run_stage("aggregate", env, *(["--days", days] if days else []))
     return outputs
+
+
+def clean_kinds(lake: Any) -> dict[str, str]:
+    """post_id -> kind, as the cleaner judged every post it wrote to the lake's clean/ area."""
+    kinds: dict[str, str] = {}
+    for batch in lake.list_batches("clean"):
+        for _, line in lake.read_jsonl_lines(batch):
+            record = json.loads(line)
+            kinds[record["post_id"]] = record["kind"]
+    return kinds
