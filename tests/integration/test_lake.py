@@ -107,6 +107,23 @@ def test_moves_are_safe_to_redo(lake_backend: LakeBackend) -> None:
         lake.read_bytes(moved)
 
 
+def test_a_local_file_keeps_its_bytes_while_another_run_moves_the_batch(lake_backend: LakeBackend) -> None:
+    """Two loaders on the same pending file: the one that finishes first moves it to history while
+    the other still reads it. The reader's file must stay whole, and leave nothing behind."""
+    lake = lake_backend.lake
+    batch = lake.write_jsonl("raw", new_batch_id("x"), [{"a": n} for n in range(100)])
+    expected = lake.read_bytes(batch)
+    with lake.local_file(batch) as path:
+        lake.move(batch, "clean")
+        assert not lake.exists("raw", batch.batch_id)
+        assert path.read_bytes() == expected
+    assert not path.exists()
+    with pytest.raises(BatchMissing):
+        with lake.local_file(batch):
+            pass
+    assert lake.sweep_temporaries(older_than_s=0.0) == 0, "a finished read leaves nothing to sweep"
+
+
 def test_listing_is_complete_past_one_page_and_filters_days(lake_backend: LakeBackend) -> None:
     """More than 1,000 keys in one day folder (S3 lists 1,000 per page) and several days."""
     lake = lake_backend.lake

@@ -4,18 +4,26 @@ A batch is written to a hidden ``.tmp-<name>-<random>`` file in its final folder
 committed by a hard link to its final name (``link`` fails if the name exists: a create-only commit)
 or, to replace, by ``rename``; the folder is fsynced after either. A writer killed before the commit
 leaves only the hidden temporary, which no listing shows.
+
+A reader is handed a hard link to the batch in the hidden ``.reading/`` folder, not the batch's own
+path: another run may move the batch to its next area mid-read (two loaders on the same pending file),
+and the link keeps the same bytes readable, as the S3 lake's downloaded copy does.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from nowplaying.common.lake import AREAS, STALE_TEMPORARY_S, Batch, BatchMissing, Lake, temporary_name
+
+READING_DIR = ".reading"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -43,9 +51,22 @@ class FolderLake(Lake):
     @contextmanager
     def local_file(self, batch: Batch) -> Iterator[Path]:
         path = self.path_of(batch)
-        if not path.is_file():
-            raise BatchMissing(f"{batch.key} is not in the lake at {self.url}")
-        yield path
+        reading = self.root / READING_DIR
+        reading.mkdir(exist_ok=True)
+        held = reading / f"{secrets.token_hex(6)}-{batch.name}"
+        try:
+            os.link(path, held)
+        except FileNotFoundError:
+            raise BatchMissing(f"{batch.key} is not in the lake at {self.url}") from None
+        except OSError:  # a file system without hard links here: a copy holds the bytes as well
+            try:
+                shutil.copyfile(path, held)
+            except FileNotFoundError:
+                raise BatchMissing(f"{batch.key} is not in the lake at {self.url}") from None
+        try:
+            yield held
+        finally:
+            held.unlink(missing_ok=True)
 
     def hadoop_url(self, batch: Batch) -> str:
         return self.path_of(batch).resolve().as_uri()
@@ -61,6 +82,14 @@ class FolderLake(Lake):
                         removed += 1
                 except FileNotFoundError:
                     continue
+        # links left by a reader that was killed; a link's creation sets the file's ctime
+        for held in (self.root / READING_DIR).glob("*"):
+            try:
+                if held.stat().st_ctime <= cutoff:
+                    held.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
         return removed
 
     # --- primitives -------------------------------------------------------------------------
