@@ -244,6 +244,36 @@ def test_small_page_budget_and_x_spend(
     assert spent.posts_read >= len(expected_ids(sandbox)["x"])
 
 
+def test_a_run_that_closes_a_gap_also_fetches_what_arrived_above_it(
+    sandbox: Any, clean_db: Settings, cassandra_session: Any, tmp_path: Path
+) -> None:
+    """A run stopped by the page cap leaves a gap; posts published after it sit above the gap. The next
+    run must close the gap and then fetch those too, and only then say it is complete."""
+    sources = "x,mastodon"  # paged feeds longer than one page (Bluesky's first page holds them all)
+    capped = _settings(clean_db, sandbox, tmp_path / "lake", sources=sources, max_pages_per_run=1)
+    first = run_extract(capped, cassandra_session)
+    assert not any(o.complete for o in first), "one page per source should not reach the end of the feed"
+    sandbox.publish(150)
+    settings = _settings(clean_db, sandbox, tmp_path / "lake", sources=sources)
+    second = run_extract(settings, cassandra_session)
+    assert all(o.complete and not o.error for o in second), second
+    expected, found = expected_ids(sandbox), lake_ids(settings.lake_dir)
+    for source in ("x", "mastodon"):
+        assert set(found[source]) == expected[source], f"{source}: {len(expected[source] - set(found[source]))} missing"
+        assert max(found[source].values()) == 1, f"{source}: a post written twice"
+
+
+def _requests_answered(sandbox: Any) -> int:
+    return sum(sum(by_status.values()) for by_status in sandbox.stats()["requests"].values())
+
+
+def _wait_for_requests_beyond(sandbox: Any, seen: int, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _requests_answered(sandbox) <= seen and proc.poll() is None:
+        assert time.monotonic() < deadline, "the extract run made no request to the sandbox"
+        time.sleep(0.05)
+
+
 def test_killed_runs_lose_nothing_and_double_nothing(
     sandbox: Any, clean_db: Settings, cassandra_session: Any, tmp_path: Path
 ) -> None:
@@ -271,7 +301,9 @@ def test_killed_runs_lose_nothing_and_double_nothing(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        time.sleep(rng.uniform(1.2, 3.0))
+        # the kill lands at a random point after the run's first request, however fast the machine starts it
+        _wait_for_requests_beyond(sandbox, _requests_answered(sandbox), proc)
+        time.sleep(rng.uniform(0.1, 1.5))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1

@@ -137,27 +137,38 @@ def enabled_sources(settings: Settings) -> tuple[list[str], dict[str, str]]:
 
 
 async def _run_source(source: Source, journal: CheckpointJournal, lake: Lake) -> SourceOutcome:
-    """Walk one source, writing each chunk it yields as a raw batch before storing its window."""
+    """Walk one source, writing each chunk it yields as a raw batch before storing its window.
+
+    A run that resumes an open gap (a run before it stopped mid-walk) walks only below the gap; posts
+    that arrived above it meanwhile wait there. Once the gap is closed, a second walk from the top
+    fetches them, so that a complete run means everything up to now is in the lake."""
     outcome = SourceOutcome(source.name)
     window = journal.load(source.name)
     batches: list[str] = []
+    pages_before = 0
     try:
-        async for result in source.fetch(window):
-            outcome.complete = result.complete
-            outcome.stop_reason = result.stop_reason
-            outcome.malformed += result.malformed
-            outcome.pages = result.pages
-            outcome.extra = {"spent": result.spent, **result.detail}
-            if result.posts:
-                batch_id = new_batch_id(source.name)
-                journal.begin(source.name, window, batch_id, result.window)
-                lake.write_jsonl("raw", batch_id, (post.to_dict() for post in result.posts))
-                journal.commit(source.name, result.window)
-                outcome.posts += len(result.posts)
-                batches.append(batch_id)
-            elif result.window != window:
-                journal.commit(source.name, result.window)
-            window = result.window
+        while True:
+            resumed_gap = window.upper is not None
+            async for result in source.fetch(window):
+                outcome.complete = result.complete
+                outcome.stop_reason = result.stop_reason
+                outcome.malformed += result.malformed
+                outcome.pages = pages_before + result.pages
+                outcome.extra = {"spent": result.spent, **result.detail}
+                if result.posts:
+                    batch_id = new_batch_id(source.name)
+                    journal.begin(source.name, window, batch_id, result.window)
+                    lake.write_jsonl("raw", batch_id, (post.to_dict() for post in result.posts))
+                    journal.commit(source.name, result.window)
+                    outcome.posts += len(result.posts)
+                    batches.append(batch_id)
+                elif result.window != window:
+                    journal.commit(source.name, result.window)
+                window = result.window
+            if not (resumed_gap and outcome.complete and window.upper is None):
+                break
+            pages_before = outcome.pages
+            log.info("source_gap_closed", source=source.name, posts=outcome.posts, next="a walk from the top")
     except SourceError as exc:
         outcome.error = str(exc)
         outcome.complete = False
