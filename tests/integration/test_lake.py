@@ -118,9 +118,8 @@ def test_a_local_file_keeps_its_bytes_while_another_run_moves_the_batch(lake_bac
         assert not lake.exists("raw", batch.batch_id)
         assert path.read_bytes() == expected
     assert not path.exists()
-    with pytest.raises(BatchMissing):
-        with lake.local_file(batch):
-            pass
+    with pytest.raises(BatchMissing), lake.local_file(batch):
+        pass
     assert lake.sweep_temporaries(older_than_s=0.0) == 0, "a finished read leaves nothing to sweep"
 
 

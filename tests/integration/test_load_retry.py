@@ -23,7 +23,7 @@ from nowplaying.common.lake import FolderLake
 from nowplaying.common.localnode import LocalNode
 
 from tests.integration.test_load_batches import END, START, count_plays
-from tests.integration.test_load_recovery import _env, _run_to_end, _start_load, _wait_until_mid_load
+from tests.integration.test_load_recovery import _env, _start_load, _wait_until_mid_load
 from tests.support.enriched_csv import write_enriched_batch
 
 pytestmark = pytest.mark.slow
