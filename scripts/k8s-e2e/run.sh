@@ -26,7 +26,7 @@ HELM="$(command -v helm || echo "$CACHE/bin/helm")"
 PYTEST="$ROOT/.venv/bin/pytest"
 # Each group runs with -x (its first failure stops it); a failed group does not stop the next ones, but
 # fails the run. The lifecycle (which uninstalls the release) comes last, after the pod table.
-DEFAULT_TEST_GROUPS="test_pipeline.py,test_pod_security.py,test_exactly_once.py test_spark.py test_prometheus.py test_lifecycle.py"
+DEFAULT_TEST_GROUPS="test_pipeline.py,test_pod_security.py,test_exactly_once.py test_spark.py test_prometheus.py test_scenarios.py test_lifecycle.py"
 TEST_GROUPS="${K8S_E2E_TESTS:-$DEFAULT_TEST_GROUPS}"
 t_start=$(date +%s)
 deadline=$((t_start + ${K8S_E2E_TIMEOUT:-2700}))
