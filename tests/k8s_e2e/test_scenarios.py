@@ -1,7 +1,9 @@
 """The chart's scenario values (charts/nowplaying/ci/*-values.yaml), installed in the manner of chart-testing's
 `ct install`: each into a fresh namespace of its own that enforces the restricted Pod Security profile,
-`helm install --wait` (the migrations hook Job, every Deployment and StatefulSet Ready), `helm test`, then
-`helm uninstall` and the namespace deleted. The external-Cassandra scenario points its pods at the
+`helm install` (which waits for the migrations hook Job), every Deployment and StatefulSet rolled out,
+`helm test`, then `helm uninstall` and the namespace deleted. Unlike `ct install`, without `helm --wait`:
+the migrations are a post-install hook, which `--wait` runs only after every pod is Ready, while the
+gateway is Ready only once the schema is there. The external-Cassandra scenario points its pods at the
 Cassandra Service of the main release (another namespace), with a keyspace of its own. The scenarios with
 a Cassandra of their own (sandbox, NetworkPolicies) start one more Cassandra each: on this 2-core machine
 they run only with K8S_E2E_SCENARIOS=all. The NetworkPolicies are installed but not enforced here (the
@@ -61,11 +63,12 @@ def test_scenario_installs_and_passes_helm_test(release: Release, scenario: str)
             "-f",
             str(SCENARIOS_DIR / f"{scenario}-values.yaml"),
             *extra,
-            "--wait",
             "--timeout",
             "15m",
             timeout=960,
         )
+        for workload in ct.kubectl("get", "deployments,statefulsets", "-o", "name").split():
+            ct.kubectl("rollout", "status", workload, "--timeout=600s", timeout=620)
         installed_s = round(time.monotonic() - started)
         out = helm(ct, "test", ct.name, "--logs", "--timeout", "5m", timeout=320)
         assert "plays page:" in out, out
