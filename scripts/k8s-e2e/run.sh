@@ -8,6 +8,8 @@
 #   K8S_E2E_NAMESPACE (nowplaying-e2e), K8S_E2E_RELEASE (np), K8S_E2E_KEEP=1 keeps the release at the end
 #   K8S_E2E_TESTS="a.py,b.py c.py" runs only those groups of files (the release is installed all the same)
 #   K8S_E2E_REUSE=1 checks the release an earlier run left (K8S_E2E_KEEP=1 or a failure) instead of reinstalling
+#   K8S_E2E_TIMEOUT (2700): seconds for the whole run; helm install and each group of checks get what is left,
+#   so that CI can never hang here
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -24,12 +26,19 @@ HELM="$(command -v helm || echo "$CACHE/bin/helm")"
 PYTEST="$ROOT/.venv/bin/pytest"
 # Each group runs with -x (its first failure stops it); a failed group does not stop the next ones, but
 # fails the run. The lifecycle (which uninstalls the release) comes last, after the pod table.
-DEFAULT_TEST_GROUPS="test_pipeline.py,test_pod_security.py,test_exactly_once.py test_spark.py test_prometheus.py test_lifecycle.py"
+DEFAULT_TEST_GROUPS="test_pipeline.py,test_pod_security.py,test_exactly_once.py test_spark.py test_prometheus.py test_scenarios.py test_lifecycle.py"
 TEST_GROUPS="${K8S_E2E_TESTS:-$DEFAULT_TEST_GROUPS}"
 t_start=$(date +%s)
+deadline=$((t_start + ${K8S_E2E_TIMEOUT:-2700}))
+left() {  # seconds left of K8S_E2E_TIMEOUT; fails the run when none are
+  local n=$((deadline - $(date +%s)))
+  [ "$n" -gt 0 ] || die "out of time: K8S_E2E_TIMEOUT=${K8S_E2E_TIMEOUT:-2700} s spent"
+  echo "$n"
+}
 say() { printf '\033[1m==> k8s-e2e: %s\033[0m (%d s)\n' "$*" "$(($(date +%s) - t_start))"; }
 die() { echo "k8s-e2e: error: $*" >&2; exit 1; }
 kc() { "$KUBECTL" "$@"; }
+kq() { "$KUBECTL" --request-timeout=60s "$@"; }  # a single bounded request (no waits)
 
 if ! why=$(bash "$ROOT/scripts/cluster/cluster.sh" can-run); then
   echo "k8s-e2e: skipped: this machine cannot run the local cluster: $why"
@@ -42,18 +51,18 @@ collect() {  # the namespace's state, for a failure: events, describe, logs
   local dir="$ART/failure"
   rm -rf "$dir" && mkdir -p "$dir/logs"
   say "saving events, kubectl describe and pod logs to ${dir#"$ROOT"/}"
-  kc get events -n "$NS" --sort-by=.lastTimestamp -o wide >"$dir/events.txt" 2>&1 || true
-  kc get events -A --sort-by=.lastTimestamp >"$dir/events-all-namespaces.txt" 2>&1 || true
-  kc get all,pvc,pv,networkpolicies -n "$NS" -o wide >"$dir/objects.txt" 2>&1 || true
-  kc describe all,pvc -n "$NS" >"$dir/describe.txt" 2>&1 || true
-  kc describe nodes >"$dir/describe-nodes.txt" 2>&1 || true
+  kq get events -n "$NS" --sort-by=.lastTimestamp -o wide >"$dir/events.txt" 2>&1 || true
+  kq get events -A --sort-by=.lastTimestamp >"$dir/events-all-namespaces.txt" 2>&1 || true
+  kq get all,pvc,pv,networkpolicies -n "$NS" -o wide >"$dir/objects.txt" 2>&1 || true
+  kq describe all,pvc -n "$NS" >"$dir/describe.txt" 2>&1 || true
+  kq describe nodes >"$dir/describe-nodes.txt" 2>&1 || true
   "$HELM" status "$RELEASE" -n "$NS" >"$dir/helm-status.txt" 2>&1 || true
   "$HELM" history "$RELEASE" -n "$NS" >>"$dir/helm-status.txt" 2>&1 || true
   local pod c
-  for pod in $(kc get pods -n "$NS" -o name 2>/dev/null); do
-    for c in $(kc get -n "$NS" "$pod" -o jsonpath='{.spec.initContainers[*].name} {.spec.containers[*].name}'); do
-      kc logs -n "$NS" "$pod" -c "$c" >"$dir/logs/${pod#pod/}_$c.log" 2>&1 || true
-      kc logs -n "$NS" "$pod" -c "$c" --previous >"$dir/logs/${pod#pod/}_$c.previous.log" 2>/dev/null \
+  for pod in $(kq get pods -n "$NS" -o name 2>/dev/null); do
+    for c in $(kq get -n "$NS" "$pod" -o jsonpath='{.spec.initContainers[*].name} {.spec.containers[*].name}'); do
+      kq logs -n "$NS" "$pod" -c "$c" >"$dir/logs/${pod#pod/}_$c.log" 2>&1 || true
+      kq logs -n "$NS" "$pod" -c "$c" --previous >"$dir/logs/${pod#pod/}_$c.previous.log" 2>/dev/null \
         || rm -f "$dir/logs/${pod#pod/}_$c.previous.log"
     done
   done
@@ -89,17 +98,20 @@ else
   install_ms=$(date +%s%3N)
   install_started="${install_ms:0:-3}.${install_ms: -3}"
   echo "$install_started" >"$ART/install-started"
+  budget=$(left) || exit 1
   "$HELM" install "$RELEASE" "$ROOT/charts/nowplaying" -n "$NS" \
-    -f "$ROOT/k8s/values-local.yaml" -f "$ROOT/k8s/values-e2e.yaml" --timeout 15m >"$ART/helm-install.txt" 2>&1 \
+    -f "$ROOT/k8s/values-local.yaml" -f "$ROOT/k8s/values-e2e.yaml" --timeout "$((budget < 900 ? budget : 900))s" \
+    >"$ART/helm-install.txt" 2>&1 \
     || { cat "$ART/helm-install.txt" >&2; die "helm install failed"; }
   say "helm install done in $((($(date +%s%3N) - install_ms) / 1000)) s"
 fi
 
 run_tests() {  # files...
-  local files=() f
+  local files=() f budget
+  budget=$(left) || exit 1
   for f in "$@"; do files+=("$ROOT/tests/k8s_e2e/$f"); done
   K8S_E2E_NAMESPACE="$NS" K8S_E2E_RELEASE="$RELEASE" K8S_E2E_INSTALL_STARTED="$install_started" \
-    timeout 3600 "$PYTEST" -p no:cacheprovider -o addopts="" -q -s -x "${files[@]}"
+    timeout -k 30 "$budget" "$PYTEST" -p no:cacheprovider -o addopts="" -q -s -x "${files[@]}"
 }
 pod_table() { say "the pods"; kc get pods -n "$NS" -o wide | tee "$ART/pods.txt"; }
 failed=() first=1

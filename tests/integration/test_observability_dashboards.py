@@ -141,16 +141,16 @@ def test_panels_agree_with_the_runs(observed: dict[str, Any], prom_stack: PromSt
     assert {r["metric"]["stage"]: float(r["value"][1]) for r in error_panel} == {
         s: float(c[2]) for s, c in STAGE_COUNTS.items()
     }
-    outcome = prom_stack.query(queries["Last run outcome"])
+    outcome = prom_stack.query(queries["Runs by outcome"])
     assert value(outcome, stage="extract", status="ok") == 1
     assert value(outcome, stage="extract", status="failed") == 0
     freshness = prom_stack.query(queries["Time since last successful run"])
     assert all(0 <= float(r["value"][1]) < 120 for r in freshness)
-    fetched = prom_stack.query(queries["Posts fetched by source (last run)"])
+    fetched = prom_stack.query(queries["Posts fetched by source (total)"])
     assert sum(float(r["value"][1]) for r in fetched) == STAGE_COUNTS["extract"][0]
-    loaded = prom_stack.query(queries["Rows loaded into Cassandra (last run)"])
+    loaded = prom_stack.query(queries["Rows loaded into Cassandra (total)"])
     assert value(loaded, outcome="loaded") == STAGE_COUNTS["load"][1]
-    matched = prom_stack.query(queries["Matched share (last run)"])
+    matched = prom_stack.query(queries["Matched share (total)"])
     assert float(matched[0]["value"][1]) == pytest.approx(20 / 29)
     hit = prom_stack.query(queries["Match cache hit ratio"])
     assert float(hit[0]["value"][1]) == pytest.approx(10 / 22)

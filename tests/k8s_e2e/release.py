@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -15,7 +17,9 @@ from typing import Any
 
 from nowplaying.common.config import PROJECT_ROOT
 
-from tests.cluster.support import kubectl, wait_until
+from tests.cluster.support import KUBECONFIG, kubectl, wait_until
+
+CHART = PROJECT_ROOT / "charts" / "nowplaying"
 
 ARTIFACTS = Path(os.environ.get("K8S_E2E_ARTIFACTS", str(PROJECT_ROOT / "test-artifacts" / "k8s")))
 SOURCES = ("x", "mastodon", "bluesky")
@@ -171,3 +175,16 @@ def release_from_env() -> Release | None:
         name=os.environ.get("K8S_E2E_RELEASE", "np"),
         install_started=float(os.environ.get("K8S_E2E_INSTALL_STARTED", "0") or 0),
     )
+
+
+def helm(release: Release, *args: str, timeout: float = 900) -> str:
+    """helm with the cluster's kubeconfig, in the release's namespace; fails the test on an error."""
+    binary = shutil.which("helm") or str(Path.home() / ".cache" / "nowplaying" / "bin" / "helm")
+    result = subprocess.run(
+        [binary, "--kubeconfig", str(KUBECONFIG), "-n", release.namespace, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, f"helm {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout

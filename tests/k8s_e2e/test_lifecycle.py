@@ -4,29 +4,11 @@ rollback that lose no play, and an uninstall that keeps the lake's PVC."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
-from nowplaying.common.config import PROJECT_ROOT
 
-from tests.cluster.support import KUBECONFIG, wait_until
-from tests.k8s_e2e.release import Release, record
-
-CHART = PROJECT_ROOT / "charts" / "nowplaying"
-
-
-def helm(release: Release, *args: str, timeout: float = 900) -> str:
-    binary = shutil.which("helm") or str(Path.home() / ".cache" / "nowplaying" / "bin" / "helm")
-    result = subprocess.run(
-        [binary, "--kubeconfig", str(KUBECONFIG), "-n", release.namespace, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, f"helm {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+from tests.cluster.support import wait_until
+from tests.k8s_e2e.release import CHART, Release, helm, record
 
 
 def _rolled_out(release: Release) -> None:

@@ -1,8 +1,9 @@
 {{/*
 The alert and recording rules (Prometheus rule-file format: `groups:`). The tests render this, run
 `promtool check rules` on it and evaluate every expression against a real Prometheus.
-Stage metrics are pushed once per run (each push replaces the stage's group), so a counter holds the
-numbers of the stage's last run.
+Stage metrics are pushed once per run; the counters are cumulative across runs (each push adds the
+group's previous values, nowplaying.common.cumulative), and the nowplaying_stage_last_run_* gauges hold
+the figures of each stage's last run.
 */}}
 {{- define "nowplaying.ruleGroups" -}}
 {{- $r := .Values.metrics.prometheusRule -}}
@@ -17,11 +18,11 @@ groups:
     rules:
       - record: nowplaying:stage_error_ratio:last_run
         expr: |
-          sum by (stage) (nowplaying_stage_errors_total)
-            / clamp_min(sum by (stage) (nowplaying_stage_items_total{direction="in"}), 1)
-      - record: nowplaying:enrich_match_ratio:last_run
+          max by (stage) (nowplaying_stage_last_run_errors)
+            / clamp_min(max by (stage) (nowplaying_stage_last_run_items{direction="in"}), 1)
+      - record: nowplaying:enrich_match_ratio:1h
         expr: |
-          sum(nowplaying_matches_total) / clamp_min(sum(nowplaying_enrich_posts_total), 1)
+          sum(increase(nowplaying_matches_total[1h])) / clamp_min(sum(increase(nowplaying_enrich_posts_total[1h])), 1)
       - record: nowplaying:x_budget_used_ratio:day
         expr: |
           max(nowplaying_x_posts_spent_today) / clamp_min(max(nowplaying_x_budget_posts{period="day"}), 1)
@@ -88,15 +89,15 @@ groups:
           description: "{{ "{{" }} $value | humanizePercentage {{ "}}" }} of today's X posts budget (X_MAX_POSTS_PER_DAY) is used."
       - alert: NowplayingMatchRateDrop
         expr: |
-          nowplaying:enrich_match_ratio:last_run
-            < {{ $r.matchRateDrop }} * avg_over_time(nowplaying:enrich_match_ratio:last_run[7d])
-          and on () sum(nowplaying_enrich_posts_total) >= 20
+          nowplaying:enrich_match_ratio:1h
+            < {{ $r.matchRateDrop }} * avg_over_time(nowplaying:enrich_match_ratio:1h[7d])
+          and on () sum(increase(nowplaying_enrich_posts_total[1h])) >= 20
         for: 30m
         labels:
           severity: warning
         annotations:
           summary: "The share of posts matched to a track dropped"
-          description: "Only {{ "{{" }} $value | humanizePercentage {{ "}}" }} of the enriched posts matched, well under the 7-day average."
+          description: "Only {{ "{{" }} $value | humanizePercentage {{ "}}" }} of the posts enriched in the last hour matched, well under the 7-day average."
   - name: nowplaying.gateway
     rules:
       - alert: NowplayingGatewayHighErrorRatio

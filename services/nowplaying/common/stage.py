@@ -72,6 +72,7 @@ def stage_run(
         metrics.runs.labels(stage, status).inc()
         metrics.duration.labels(stage).observe(record.duration_s)
         metrics.last_run.labels(stage).set(time.time())
+        metrics.record_last_run(record.items_in, record.items_out, record.errors, record.duration_s)
         if status != "failed":
             metrics.last_success.labels(stage).set(time.time())
         metrics.push(settings.pushgateway_url, succeeded=status != "failed")
