@@ -44,6 +44,7 @@ CATALOG = [
 STATION_FIRST = ("Harbour FM 104.2 Marlow Fenn", "Quiet Harbour Lights", None, "split_dash")
 STATION_DROPPED = ("Marlow Fenn", "Quiet Harbour Lights", None, "drop_station_prefix")
 NOTHING = ("Nothing Here", "At All", None, "split_dash")
+WRONG_ARTIST = ("Marlow Fenn", "Paper Satellites", None, "split_dash")  # the title is in the catalog, not by him
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,7 @@ def test_the_explanation_is_the_decision_made_at_enrichment(
         settings,
         parsed_post("p1", "Harbour FM 104.2 Marlow Fenn - Quiet Harbour Lights", [STATION_FIRST, STATION_DROPPED]),
         parsed_post("p3", "Nothing here - At All", [NOTHING]),
+        parsed_post("p5", "Marlow Fenn - Paper Satellites", [WRONG_ARTIST]),
     )
     assert run_once(settings, session).status == "ok"
     run_load(settings, session)
@@ -114,7 +116,24 @@ def test_the_explanation_is_the_decision_made_at_enrichment(
     assert missed["decision"]["matched"] is False and missed["decision"]["by"] == "search"
     assert missed["searches"] and all(s["accepted"] is None for s in missed["searches"])
     for search in missed["searches"]:
-        assert all(c["confidence"] < settings.match_threshold for c in search["top"])
+        assert search["results"] == 0 and search["top"] == []
+    # a search that found nothing says so, not "the best candidate scored 0%"
+    assert missed["decision"]["candidates_found"] == 0
+    assert missed["decision"]["summary"] == "Not matched: the search found no candidates in the catalog."
+    assert decision["candidates_found"] == sum(s["results"] for s in why["searches"]) > 0
+    assert decision["summary"].startswith("Matched with confidence")
+
+    # candidates found, none good enough: the best one's score against the threshold
+    below = _explain(api, "p5")["explanation"]
+    assert below["decision"]["matched"] is False and below["decision"]["by"] == "search"
+    found = below["decision"]["candidates_found"]
+    assert found == sum(s["results"] for s in below["searches"]) > 0
+    best_below = max(c["confidence"] for s in below["searches"] for c in s["top"])
+    assert best_below < settings.match_threshold
+    assert below["decision"]["summary"] == (
+        f"Not matched: the best of the {found} catalog results scored {round(best_below * 100)}%,"
+        f" below the threshold of {round(settings.match_threshold * 100)}%."
+    )
 
     # a later post with the same readings: decided by the match cache, no search; and the first
     # play's explanation is still the one of its own decision
@@ -127,6 +146,7 @@ def test_the_explanation_is_the_decision_made_at_enrichment(
     assert search_count(explain_sandbox.admin("GET", "/stats")) == before
     cached = _explain(api, "p4")["explanation"]
     assert cached["decision"]["by"] == "cache" and cached["searches"] == [] and cached["api_searches"] == 0
+    assert cached["decision"]["candidates_found"] is None  # no search decided it
     assert [r["cache"] for r in cached["readings"]] == ["miss", "hit"]
     assert _explain(api, "p1") == matched
 
@@ -211,6 +231,7 @@ def test_a_correction_wins_over_search_replaces_loaded_plays_once_and_survives_a
         settings,
         parsed_post("p1", "Marlow Fenn - Quiet Harbour Lights", [STATION_DROPPED]),
         parsed_post("p3", "Nothing here - At All", [NOTHING]),
+        parsed_post("p5", "Marlow Fenn - Paper Satellites", [WRONG_ARTIST]),
     )
     assert run_once(settings, session).status == "ok"
     run_load(settings, session)

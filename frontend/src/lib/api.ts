@@ -272,7 +272,18 @@ export interface Explanation {
   api_searches: number;
   threshold: number | null;
   budget: number;
-  decision: { track_id: string | null; confidence: number | null; method: string; matched: boolean; reading: number | null; by: string };
+  decision: {
+    track_id: string | null;
+    confidence: number | null;
+    method: string;
+    matched: boolean;
+    reading: number | null;
+    by: string;
+    /** catalog candidates the searches returned (0: none); null when no search decided it */
+    candidates_found?: number | null;
+    /** the decision in one plain sentence */
+    summary?: string;
+  };
   override?: { query_key: string; track_id: string | null; not_a_song: boolean; set_by: string; set_at: string } | null;
 }
 

@@ -56,8 +56,10 @@ function summary(detail: PlayExplanation): HTMLElement {
   } else if (d.matched) {
     const reading = d.reading === null ? "" : ` (reading ${d.reading + 1})`;
     line = `Matched${reading} with confidence ${pct(d.confidence)}, at or above the threshold of ${threshold}.`;
+  } else if (d.by === "search" && d.candidates_found === 0) {
+    line = "Not matched: the search found no candidates in the catalog.";
   } else {
-    line = `Not matched: the best candidate scored ${pct(d.confidence)}, below the threshold of ${threshold}.`;
+    line = d.summary || `Not matched: the best candidate scored ${pct(d.confidence)}, below the threshold of ${threshold}.`;
   }
   return h(
     "section",

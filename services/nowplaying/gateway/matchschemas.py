@@ -80,6 +80,12 @@ class Decision(_Model):
     matched: bool
     reading: int | None
     by: Literal["link", "cache", "walk_cache", "search", "override", "nothing"]
+    candidates_found: int | None = Field(
+        None,
+        description="catalog candidates the searches made for this decision returned (0: none at all);"
+        " null when no search decided it",
+    )
+    summary: str = Field("", description="the decision in one plain sentence")
 
 
 class OverrideInfo(_Model):

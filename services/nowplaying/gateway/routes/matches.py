@@ -12,6 +12,7 @@ from nowplaying.common.config import Settings
 from nowplaying.common.logging import get_logger
 from nowplaying.gateway.context import ContextDep, MatchesDep
 from nowplaying.gateway.errors import ERROR_RESPONSES, ApiError
+from nowplaying.gateway.explainwords import with_words
 from nowplaying.gateway.matchschemas import MatchChange, MatchChanged, OverrideValue, PlayExplanation
 from nowplaying.gateway.matchstore import MatchStore, OverrideRow
 from nowplaying.gateway.routes.plays import SourceName
@@ -101,7 +102,7 @@ def router(settings: Settings) -> APIRouter:
             "track_id": row.get("track_id") or None,
             "method": row.get("method"),
             "corrected": row.get("method") == OVERRIDE,
-            "explanation": orjson.loads(row["explain"] or "{}"),
+            "explanation": with_words(orjson.loads(row["explain"] or "{}")),
         }
 
     @api.put(
