@@ -4,9 +4,8 @@ The first reading is the split as found. Its confidence starts from what its rul
 on the development half of the hand-labelled set, bench/data) and drops for each sign of a reading
 that went wrong there: a hashtag's word inside a name, promotion or station words left in the title,
 a dangling "on"/"at"/"en" at a cut, a separator left inside a side, a frame word before the artist, an
-order decided by weak evidence, a sentence that ends inside a side ("3AM. I miss them"), a side in
-sentence case before a lower-case title ("Wonderful programme - many thanks"). Below ``PARSED_MIN``
-the post is not claimed as ``parsed``: it becomes ``query`` and the readings go to the enricher, which
+order decided by weak evidence, a sentence that ends inside a side ("3AM. I miss them"). Below
+``PARSED_MIN`` the post is not claimed as ``parsed``: it becomes ``query`` and the readings go to the enricher, which
 tries them in order and keeps the first the catalog confirms (ListenBrainz's "detuning": the exact
 reading, then progressively relaxed ones).
 
@@ -27,7 +26,6 @@ from nowplaying.cleaner.shared import (
     _abbreviation_dot,
     _drop_final_dot,
     _is_lower_word,
-    _sentence_case,
     _Split,
 )
 from nowplaying.cleaner.split import _TITLE_MARK_RE
@@ -150,16 +148,6 @@ def _sentence_inside(part: str) -> bool:
     return False
 
 
-def _prose_after_name(artist: str, title: str) -> bool:
-    """A first side in sentence case (a capital, then a lower-case word that is no particle), then a
-    title of two words or more that opens with a lower-case word ("Wonderful programme - many thanks",
-    "And you Andrew - have an excellent BH", "Explore the wonderful Lake District - without leaving
-    your bed"): a sentence cut at a dash, not a name and a song. Names are capitalised throughout
-    ("Алексей Ковалёв — дождь и ветер" stays claimed)."""
-    words = title.split()
-    return len(words) >= 2 and _is_lower_word(words[0]) and _sentence_case(artist)
-
-
 def _from_handle(part: str, text: str) -> bool:
     """The side is one @handle or #tag of the post, read as a name ("MobbDeep", "liltunechi")."""
     if " " in part or not part or ("@" not in text and "#" not in text):
@@ -232,8 +220,6 @@ def confidence(split: _Split, text: str) -> float:
         score *= 0.6  # "Good album indeed", "CD 20 TRACKS", "Free Kindle Book": a record or a book, not a song
     if title.count(" ") >= 3 and _mixed_case(title):
         score *= 0.7  # "Roger Jones recommends Sun Is Shining": a lower-case word inside a capitalised title
-    if not split.rule.startswith(("template", "radio", "by", "quoted_by")) and _prose_after_name(artist, title):
-        score *= 0.6  # "Wonderful programme - many thanks": a sentence, then its lower-case rest
     if not split.rule.startswith(("template", "radio", "by", "quoted")) and artist.islower() and title.islower():
         score *= 0.8  # "despicable dogs - small black": no capital tells the name from the title
     named = [w for w in artist.split() if w.casefold() not in _PARTICLES]  # "Conor Oberst and the Mystic Valley Band"
