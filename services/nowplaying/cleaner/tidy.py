@@ -222,6 +222,20 @@ def _cut_promo_tail(line: str) -> str:
 _LINK_LEAD_TAIL_RE = re.compile(r"(?:\s+[-–—|]|(?<=[)\]]))\s+(?:on|en|at|via|@)\s*$", re.IGNORECASE)
 
 
+# What may follow the last "#" or "@" of a line that ends in tags or mentions (_EDGE_TAGS_RE's end).
+_NOT_TAG_TAIL_RE = re.compile(r"[^\w‐.\-\s,;!]")
+
+
+def _edge_tags_possible(line: str) -> bool:
+    """Can _EDGE_TAGS_RE match: does the line open with a hashtag, or is all after its last "#" or "@"
+    a tag's or mention's characters? (The pattern can start anywhere, so on most lines it tries every
+    position; this test is one scan of the tail.)"""
+    if line.lstrip()[:1] == "#":
+        return True
+    last = max(line.rfind("#"), line.rfind("@"))
+    return last >= 0 and _NOT_TAG_TAIL_RE.search(line, last + 1) is None
+
+
 def _clean_line(line: str) -> str:
     """One line of a post, with edge hashtags/mentions and noise removed; mid-text mentions kept
     with their '@' (evidence for the artist slot), mid-text hashtags unwrapped."""
@@ -239,7 +253,8 @@ def _clean_line(line: str) -> str:
             and (" on " in line or " at " in line or " from " in line)
             and _ON_MENTION_END_RE.search(line) is not None
         )
-        line = _EDGE_TAGS_RE.sub(" ", line)
+        if _edge_tags_possible(line):
+            line = _EDGE_TAGS_RE.sub(" ", line)
         if on_mention:  # the closing tags went, and so does the "on" that led to them
             line = _DANGLING_PLACE_RE.sub(" ", line)
         if "#" in line:
