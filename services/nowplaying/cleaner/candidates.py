@@ -257,6 +257,21 @@ def _title_cuts(title: str) -> list[str]:
     return sorted(set(cuts), key=len, reverse=True)
 
 
+# The words that _ARTIST_GUESTS_RE cuts at (between spaces, any case).
+_GUEST_WORDS = frozenset(["feat", "feat.", "ft", "ft.", "featuring", "with", "w/", "x", "&", "and", "vs", "vs."])
+
+
+def _may_name_guests(artist: str) -> bool:
+    """Can _ARTIST_GUESTS_RE cut the artist: a guest word with a space before and after it ("Ricky
+    Martin feat. Pitbull")? Other than ASCII, always (IGNORECASE folds a few letters more)."""
+    if not artist.isascii():
+        return True
+    words = artist.split()
+    first = 0 if artist[:1].isspace() else 1
+    last = len(words) if artist[-1:].isspace() else len(words) - 1
+    return any(word.lower() in _GUEST_WORDS for word in words[first:last])
+
+
 def _artist_cuts(artist: str) -> list[str]:
     """The artist without leading frame or station words or a number ("play Brasswork Agency",
     "en Mastodon", "15 Artist"), and without its guests ("Ricky Martin feat. Pitbull")."""
@@ -267,7 +282,7 @@ def _artist_cuts(artist: str) -> list[str]:
             out.append(" ".join(words[i:]))
         else:
             break
-    guests = _ARTIST_GUESTS_RE.sub("", artist)
+    guests = _ARTIST_GUESTS_RE.sub("", artist) if _may_name_guests(artist) else artist
     if guests and guests != artist:
         out.append(guests)
     return out

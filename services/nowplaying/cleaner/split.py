@@ -257,8 +257,12 @@ def _by_split(text: str, rule: str = "by") -> _Split | None:
 _NEW_SONG_BY_RE = re.compile(r"(?i)\b(?:new|latest)\s+(?P<artist>@?\w[^,;:!?()\n]{0,40}?)\s+(?:song|single|track)$")
 
 
+# The opening quotes of _QUOTED_RE (it can start anywhere: a scan for them first is cheaper).
+_OPEN_QUOTE_RE = re.compile("[\"“„«「『'‘]")
+
+
 def _quoted_split(text: str) -> _Split | None:
-    match = _QUOTED_RE.search(text)
+    match = _QUOTED_RE.search(text) if _OPEN_QUOTE_RE.search(text) else None
     if not match:
         return None
     title = match.group("q") or match.group("s") or ""
