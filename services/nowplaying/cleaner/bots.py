@@ -24,8 +24,17 @@ def _is_bot_app(name: str) -> bool:
     return bool(_BOT_APP_RE.search(name))
 
 
+# Every _BOT_NAME_RE match holds one of these (lower-cased), or a "." or "," (of "101.5"): an ASCII
+# name without any is no bot's (IGNORECASE also folds a few non-ASCII letters, so those go to the regex).
+_BOT_NAME_KEYS = ("radio", "fm", "bot", "now", "playlist", ".", ",")
+
+
 @lru_cache(maxsize=65536)
 def _is_bot_name(name: str) -> bool:
+    if name.isascii():
+        low = name.lower()
+        if not any(key in low for key in _BOT_NAME_KEYS):
+            return False
     return bool(_BOT_NAME_RE.search(name))
 
 

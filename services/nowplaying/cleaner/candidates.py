@@ -4,9 +4,8 @@ The first reading is the split as found. Its confidence starts from what its rul
 on the development half of the hand-labelled set, bench/data) and drops for each sign of a reading
 that went wrong there: a hashtag's word inside a name, promotion or station words left in the title,
 a dangling "on"/"at"/"en" at a cut, a separator left inside a side, a frame word before the artist, an
-order decided by weak evidence, a sentence that ends inside a side ("3AM. I miss them"), a side in
-sentence case before a lower-case title ("Wonderful programme - many thanks"). Below ``PARSED_MIN``
-the post is not claimed as ``parsed``: it becomes ``query`` and the readings go to the enricher, which
+order decided by weak evidence, a sentence that ends inside a side ("3AM. I miss them"). Below
+``PARSED_MIN`` the post is not claimed as ``parsed``: it becomes ``query`` and the readings go to the enricher, which
 tries them in order and keeps the first the catalog confirms (ListenBrainz's "detuning": the exact
 reading, then progressively relaxed ones).
 
@@ -27,11 +26,11 @@ from nowplaying.cleaner.shared import (
     _abbreviation_dot,
     _drop_final_dot,
     _is_lower_word,
-    _sentence_case,
     _Split,
+    any_key_re,
 )
 from nowplaying.cleaner.split import _TITLE_MARK_RE
-from nowplaying.cleaner.tidy import _VERSION_TAG_RE
+from nowplaying.cleaner.tidy import version_tag
 from nowplaying.common.models import MAX_CANDIDATES, Candidate
 
 # A reading at or above this confidence is claimed as kind=parsed; below it the post is a query.
@@ -100,6 +99,8 @@ _RECORD_RE = re.compile(
 _RECORD_WORD_RE = re.compile(
     r"(?<![^\W_])(?:albums?|cd|lp|ep|mixtape|kindle|ebook|book|audiobook|playlist|continuous)(?![^\W_])"
 )
+# The substrings one of which every _RECORD_WORD_RE match holds: one trie pass before the word test.
+_RECORD_KEY_RE = any_key_re(("album", "cd", "lp", "ep", "mixtape", "kindle", "book", "playlist", "continuous"))
 _FROM_RECORD_RE = re.compile(
     r"(?i)\b(?:from|off|on)\s+(?:the\s+|his\s+|her\s+|their\s+)?(?:new\s+)?(?:album|ep|lp|cd)\b"
 )
@@ -125,7 +126,7 @@ def _version_free(title: str) -> str:
     "Frozen - Radio Edit" and "Frozen (Radio Edit)" are checked as "Frozen"."""
     if " - " in title:
         head, tag = title.rsplit(" - ", 1)
-        if head and _VERSION_TAG_RE.match(tag):
+        if head and version_tag(tag):
             title = head
     return _BRACKETS_RE.sub(" ", title).strip() or title
 
@@ -150,21 +151,11 @@ def _sentence_inside(part: str) -> bool:
     return False
 
 
-def _prose_after_name(artist: str, title: str) -> bool:
-    """A first side in sentence case (a capital, then a lower-case word that is no particle), then a
-    title of two words or more that opens with a lower-case word ("Wonderful programme - many thanks",
-    "And you Andrew - have an excellent BH", "Explore the wonderful Lake District - without leaving
-    your bed"): a sentence cut at a dash, not a name and a song. Names are capitalised throughout
-    ("Алексей Ковалёв — дождь и ветер" stays claimed)."""
-    words = title.split()
-    return len(words) >= 2 and _is_lower_word(words[0]) and _sentence_case(artist)
-
-
-def _from_handle(part: str, text: str) -> bool:
+def _from_handle(part: str, text: str, folded: str = "") -> bool:
     """The side is one @handle or #tag of the post, read as a name ("MobbDeep", "liltunechi")."""
     if " " in part or not part or ("@" not in text and "#" not in text):
         return False
-    low = text.casefold()
+    low = folded or text.casefold()
     key = part.casefold()
     return f"@{key}" in low or f"#{key}" in low
 
@@ -177,14 +168,15 @@ def _camel_split(part: str) -> str:
     return _CAMEL_RE.sub(" ", part) if " " not in part else part
 
 
-def _tag_inside(part: str, text: str) -> bool:
+def _tag_inside(part: str, folded: str) -> bool:
     """A side of several words that the post wrote with a hashtag inside ("Le Lever de La Lune
     #camillesaint"); a side that is one hashtag ("#Dido") is a name the poster tagged, and a tag
-    elsewhere in the post ("#Rock" after "One Man Rock Band - ...") says nothing about the side."""
+    elsewhere in the post ("#Rock" after "One Man Rock Band - ...") says nothing about the side.
+    ``folded`` is the post's text, case-folded."""
     words = part.casefold().split()
     if len(words) < 2:
         return False
-    low = text.casefold()
+    low = folded
     for i, word in enumerate(words):
         if f"#{word}" in low:
             tagged = " ".join([*words[:i], f"#{word}", *words[i + 1 :]])
@@ -193,22 +185,23 @@ def _tag_inside(part: str, text: str) -> bool:
     return False
 
 
-def _run_together(part: str, text: str) -> bool:
+def _run_together(part: str, text: str, folded: str) -> bool:
     """The side is one @handle or #tag of the post that runs capitalised words together ("MobbDeep",
     "#KorakeTiZnam", "PublicEnemyFTP"): the catalog's name has spaces the post did not write."""
     bare = part.lstrip("#@")
-    return bool(bare) and _CAMEL_RE.search(bare) is not None and _from_handle(bare, text)
+    return bool(bare) and _CAMEL_RE.search(bare) is not None and _from_handle(bare, text, folded)
 
 
 def confidence(split: _Split, text: str) -> float:
     """The cleaner's belief in a split of ``text`` (0..1); see the module docstring."""
     score = rule_confidence(split.rule, split.artist)
-    if ("@" in text or "#" in text) and (_run_together(split.artist, text) or _run_together(split.title, text)):
+    folded = text.casefold() if ("@" in text or "#" in text) else ""
+    if folded and (_run_together(split.artist, text, folded) or _run_together(split.title, text, folded)):
         score *= 0.6  # a name read from a handle or tag: a query whose spaced-out reading comes next
     if split.rule in _AUTOMATED:
         return round(score, 3)
     artist, title = split.artist, _version_free(split.title)
-    if "#" in text and (_tag_inside(artist, text) or _tag_inside(split.title, text)):
+    if "#" in text and (_tag_inside(artist, folded) or _tag_inside(split.title, folded)):
         score *= 0.6
     sides = f"{artist}\n{title}"  # one search over both sides (no pattern crosses the line break)
     low_sides = sides.lower()
@@ -222,18 +215,17 @@ def confidence(split: _Split, text: str) -> float:
     if ("|" in sides or " -" in sides or "::" in sides or "~" in sides or "->" in sides or "*" in sides
             or "—" in sides or "–" in sides) and _INNER_SEP_RE.search(sides):  # fmt: skip
         score *= 0.6
-    if split.rule.startswith("dash") and " - " not in split.title and _VERSION_TAG_RE.match(split.title):
+    if split.rule.startswith("dash") and " - " not in split.title and version_tag(split.title):
         score *= 0.5  # "Divinity - filous Remix": a title and its version, not an artist and a title
     if _sentence_inside(artist) or _sentence_inside(title):
         score *= 0.6  # the words after the break are the poster's, or the side is a sentence: unsure
     if split.commented:
         score *= 0.8  # a comment was cut from a side: a person's chatter, whose order is less sure
-    if _RECORD_WORD_RE.search(text.lower()) and _names_a_record(text):
+    low_text = text.lower()
+    if _RECORD_KEY_RE.search(low_text) and _RECORD_WORD_RE.search(low_text) and _names_a_record(text):
         score *= 0.6  # "Good album indeed", "CD 20 TRACKS", "Free Kindle Book": a record or a book, not a song
     if title.count(" ") >= 3 and _mixed_case(title):
         score *= 0.7  # "Roger Jones recommends Sun Is Shining": a lower-case word inside a capitalised title
-    if not split.rule.startswith(("template", "radio", "by", "quoted_by")) and _prose_after_name(artist, title):
-        score *= 0.6  # "Wonderful programme - many thanks": a sentence, then its lower-case rest
     if not split.rule.startswith(("template", "radio", "by", "quoted")) and artist.islower() and title.islower():
         score *= 0.8  # "despicable dogs - small black": no capital tells the name from the title
     named = [w for w in artist.split() if w.casefold() not in _PARTICLES]  # "Conor Oberst and the Mystic Valley Band"
@@ -265,6 +257,21 @@ def _title_cuts(title: str) -> list[str]:
     return sorted(set(cuts), key=len, reverse=True)
 
 
+# The words that _ARTIST_GUESTS_RE cuts at (between spaces, any case).
+_GUEST_WORDS = frozenset(["feat", "feat.", "ft", "ft.", "featuring", "with", "w/", "x", "&", "and", "vs", "vs."])
+
+
+def _may_name_guests(artist: str) -> bool:
+    """Can _ARTIST_GUESTS_RE cut the artist: a guest word with a space before and after it ("Ricky
+    Martin feat. Pitbull")? Other than ASCII, always (IGNORECASE folds a few letters more)."""
+    if not artist.isascii():
+        return True
+    words = artist.split()
+    first = 0 if artist[:1].isspace() else 1
+    last = len(words) if artist[-1:].isspace() else len(words) - 1
+    return any(word.lower() in _GUEST_WORDS for word in words[first:last])
+
+
 def _artist_cuts(artist: str) -> list[str]:
     """The artist without leading frame or station words or a number ("play Brasswork Agency",
     "en Mastodon", "15 Artist"), and without its guests ("Ricky Martin feat. Pitbull")."""
@@ -275,7 +282,7 @@ def _artist_cuts(artist: str) -> list[str]:
             out.append(" ".join(words[i:]))
         else:
             break
-    guests = _ARTIST_GUESTS_RE.sub("", artist)
+    guests = _ARTIST_GUESTS_RE.sub("", artist) if _may_name_guests(artist) else artist
     if guests and guests != artist:
         out.append(guests)
     return out
@@ -295,8 +302,10 @@ def readings(split: _Split, text: str, query: str) -> tuple[float, list[Candidat
     # a handle or tag read as a name: the words it runs together ("#OneDirection", "@MobbDeep"), as a
     # later reading ("#OneRepublic" is one word)
     if "@" in text or "#" in text:
-        artist_camel = _camel_split(artist.lstrip("#@")) if _from_handle(artist.lstrip("#@"), text) else artist
-        title_camel = _camel_split(title.lstrip("#@")) if _from_handle(title.lstrip("#@"), text) else title
+        folded = text.casefold()
+        bare_artist, bare_title = artist.lstrip("#@"), title.lstrip("#@")
+        artist_camel = _camel_split(bare_artist) if _from_handle(bare_artist, text, folded) else artist
+        title_camel = _camel_split(bare_title) if _from_handle(bare_title, text, folded) else title
         if artist_camel != artist or title_camel != title:
             ranked.append((round(own * 0.95, 3), artist_camel, title_camel, None, "camel_case"))
     for cut in _artist_cuts(artist)[:2]:

@@ -22,6 +22,7 @@ from nowplaying.cleaner.shared import (
     _only_residue,
     _Split,
     _title_case,
+    any_key_re,
 )
 
 # --- non-songs -------------------------------------------------------------------------------
@@ -52,7 +53,7 @@ _NONE_KEYS = (
     "achievement", "podcast", "audiobook", "audible", "movie", "film", "cinema", "imdb", "letterboxd",
     "trailer", "s0", "s1", "s2",
 )  # fmt: skip
-_NONE_KEYS_RE = re.compile("|".join(map(re.escape, _NONE_KEYS)))
+_NONE_KEYS_RE = any_key_re(_NONE_KEYS)
 
 
 # A post that opens with a game's name is about the game ("Koji Kondo - Zelda's Lullaby" is music);

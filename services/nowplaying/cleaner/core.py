@@ -50,6 +50,7 @@ from nowplaying.cleaner.frame import (
     match_title_only,
 )
 from nowplaying.cleaner.normalize import (
+    _BOUNDARY_CHAR_RE,
     _EDGE_TAGS_RE,
     _EMOJI_RE,
     _MARKER_BRACKET_RE,
@@ -160,7 +161,7 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
         rule_none = _non_song(body, low)
 
     if split is None and rule_none is None:
-        if not body.isascii():  # every marker and emoji is outside ASCII
+        if not body.isascii() and _BOUNDARY_CHAR_RE.search(body):  # every marker and emoji is outside ASCII
             body = _EMOJI_RE.sub("\n", _MARKER_RE.sub("\n", body))
         raw_lines = [line for line in body.split("\n") if line.strip()]
         if ":\n" in body or ": \n" in body:
@@ -169,6 +170,8 @@ def clean_text(text: str, urls: Iterable[str] = ()) -> CleanResult:
         lines = [line for line in lines if line and not _only_residue(line)]
         radio_station: str | None = None
         for line in raw_lines if ("play" in low or "air" in low) else ():
+            if ":" not in line and "|" not in line:
+                continue  # the station ends at a ":" or "|"
             match = _RADIO_RE.match(_TIME_RE.sub(" ", line) if ":" in line else line)
             if match:
                 radio_station = match.group("station")

@@ -64,11 +64,13 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e
 # Raining Again", "Porter Robinson \x89Û¢ Divinity", "A â€“ T", "A \ufffd T". Read as a dash.
 _MOJIBAKE_SEP_RE = re.compile("\\s(?:ï¿½|\ufffd|\x89Û¢|\x89ÛÒ|â€“|â€”|â€¢)\\s")
 _SPACE_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# The spaces of _SPACE_RE other than " " and tab: a text with none of them, no tab and no "  " is unchanged.
+_ODD_SPACE_RE = re.compile("[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 
 
 def _collapse(text: str) -> str:
-    """Runs of spaces (any Unicode space) as one space; the common case costs two substring tests."""
-    if text.isascii() and "  " not in text and "\t" not in text:
+    """Runs of spaces (any Unicode space) as one space; the common case costs a few substring tests."""
+    if "  " not in text and "\t" not in text and (text.isascii() or _ODD_SPACE_RE.search(text) is None):
         return text
     return _SPACE_RE.sub(" ", text)
 
@@ -88,9 +90,7 @@ def normalize_text(text: str) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not ascii_text or not text.isprintable():  # printable ASCII has no controls ("\n" is not printable)
         text = _CONTROL_RE.sub("", text)
-    if ascii_text and "  " not in text and "\t" not in text:
-        return text
-    return _SPACE_RE.sub(" ", text)
+    return _collapse(text)
 
 
 # Music markers and emoji act as boundaries: removed, leaving a line break or a space.
@@ -98,6 +98,10 @@ _MARKER_RE = re.compile(r"[♪♫♬♩🎶🎵🎼🎧📻🔊🎤🎸🎹🥁�
 _EMOJI_RE = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff\ufe0f\u200d"
     "\U000e0000-\U000e007f\u2700-\u27bf]+"
+)
+# Every character that _MARKER_RE or _EMOJI_RE matches (one scan finds whether either has work).
+_BOUNDARY_CHAR_RE = re.compile(
+    "[▶►\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff\ufe0f\u200d\U000e0000-\U000e007f]"
 )
 _RT_PREFIX_RE = re.compile(r"^\s*RT\s*@[\w.]+(?:@[\w.-]+)?\s*:?\s*", re.IGNORECASE)
 _MENTION_RE = re.compile(r"(?<![\w@/])@(\w{1,30})(?:@[\w.-]+\w)?")

@@ -152,6 +152,26 @@ def _only_residue(text: str) -> bool:
     return True
 
 
+def any_key_re(keys: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern that finds any of ``keys`` as a substring, as a trie ("p(?:odcast|rime|s(?:3|4))"):
+    one pass over the text, where an alternation of the keys tries each key at each position. Only
+    whether it matches is meant (a key that holds a shorter key is left to the shorter one)."""
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for key in keys:
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def branch(node: dict) -> str:  # type: ignore[type-arg]
+        if "" in node:
+            return ""  # a key ends here: the text holds it whatever follows
+        alternatives = [re.escape(ch) + branch(child) for ch, child in sorted(node.items())]
+        return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+
+    return re.compile(branch(trie))
+
+
 # Not frozen: a post builds several splits, and a frozen dataclass's __init__ costs about 4x a plain
 # one's (object.__setattr__ per field). No stage changes a split after building it.
 @dataclass(slots=True)
@@ -164,6 +184,23 @@ class _Split:
 
 # --- separators ------------------------------------------------------------------------------
 _DASH_RE = re.compile(r"\s+[-‐‑‒–—―~]+\s+|\s*[–—―]\s*|\s+-(?=[A-Z\"“])|(?<=[a-z)])-\s+")
+# Every dash holds one of these characters. _DASH_RE can start anywhere (its "\s*" matches nothing), so
+# on a text without a dash it tries every position; this test finds the characters in one quick scan.
+_DASH_CHAR_RE = re.compile("[-‐‑‒–—―~]")
+
+
+def dash_search(text: str, pos: int = 0) -> re.Match[str] | None:
+    """The first dash separator of ``text`` from ``pos`` (``_DASH_RE.search``, cheaper when there is none)."""
+    if _DASH_CHAR_RE.search(text, pos) is None:
+        return None
+    return _DASH_RE.search(text, pos)
+
+
+def dash_split(text: str) -> list[str]:
+    """``text`` split at its first dash separator (``_DASH_RE.split(text, maxsplit=1)``)."""
+    if _DASH_CHAR_RE.search(text) is None:
+        return [text]
+    return _DASH_RE.split(text, maxsplit=1)
 
 
 _ELISION_RE = re.compile(r"(?i)'(?:til|cause|bout|round|em|n|tis|twas|sup)\b")

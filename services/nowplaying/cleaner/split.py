@@ -13,7 +13,6 @@ import re
 from nowplaying.cleaner.classify import _RELATION_RE, _plausible
 from nowplaying.cleaner.normalize import _MENTION_RE, _handle_name_sub, handle_name
 from nowplaying.cleaner.shared import (
-    _DASH_RE,
     _PROSE_WORDS,
     _WORD_RE,
     MAX_ARTIST_WORDS,
@@ -27,6 +26,8 @@ from nowplaying.cleaner.shared import (
     _starts_with_given_name,
     _title_words,
     _trailing_title,
+    dash_search,
+    dash_split,
 )
 from nowplaying.cleaner.tidy import (
     _ARTIST_WITH_RE,
@@ -256,14 +257,18 @@ def _by_split(text: str, rule: str = "by") -> _Split | None:
 _NEW_SONG_BY_RE = re.compile(r"(?i)\b(?:new|latest)\s+(?P<artist>@?\w[^,;:!?()\n]{0,40}?)\s+(?:song|single|track)$")
 
 
+# The opening quotes of _QUOTED_RE (it can start anywhere: a scan for them first is cheaper).
+_OPEN_QUOTE_RE = re.compile("[\"“„«「『'‘]")
+
+
 def _quoted_split(text: str) -> _Split | None:
-    match = _QUOTED_RE.search(text)
+    match = _QUOTED_RE.search(text) if _OPEN_QUOTE_RE.search(text) else None
     if not match:
         return None
     title = match.group("q") or match.group("s") or ""
     if not title.strip(" .,!?"):
         return None
-    if _DASH_RE.search(title):
+    if dash_search(title):
         # "It was just “Dying Fetus - Grotesque Impalement” on repeat"
         inner = _separator_split(title)
         if inner:
@@ -299,7 +304,7 @@ _NUMBERED_RE = re.compile(r"(?i)^(?:day|#|no\.?|track)?\s*\d{1,3}$")
 
 
 def _separator_split(text: str) -> _Split | None:
-    parts = _DASH_RE.split(text, maxsplit=1)
+    parts = dash_split(text)
     rule = "dash"
     if len(parts) != 2:
         parts = _SOFT_SEP_RE.split(text, maxsplit=1)
@@ -328,7 +333,7 @@ def _separator_split(text: str) -> _Split | None:
         # "Phil & Left NIMBYs listen to Suicide Silence - Genocide"
         left = _LISTEN_TO_RE.sub("", left)
     # A third segment that is long prose is noise ("Artist - Title - Wishing you a happy ...").
-    more = _DASH_RE.split(right, maxsplit=1)
+    more = dash_split(right)
     if len(more) == 2 and _VERSION_TAIL_RE.match(more[1]):
         # "Artist - Title - Live", "- Remastered 2011": the version belongs to the title
         right, more = f"{more[0]} - {more[1].strip()}", [right]
@@ -374,7 +379,7 @@ def _title_bracket_artist(line: str) -> _Split | None:
 def _parse_line(line: str) -> _Split | None:
     if ("ampl" in line or "over" in line or "nterpol" in line or "emake" in line) and _RELATION_RE.search(line):
         return None
-    if " by " in line.lower() and not _DASH_RE.search(line):
+    if " by " in line.lower() and not dash_search(line):
         quoted = _quoted_split(line)
         if quoted:
             return quoted
@@ -404,7 +409,7 @@ def _quotes_only_in_tail_bracket(line: str) -> bool:
     if match is None:
         return False
     head = line[: match.start()]
-    return _DASH_RE.search(head) is not None and not any(q in head for q in '"“”«»')
+    return dash_search(head) is not None and not any(q in head for q in '"“”«»')
 
 
 def _mention_order(split: _Split, text: str) -> _Split:

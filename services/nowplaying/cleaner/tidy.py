@@ -18,12 +18,13 @@ from nowplaying.cleaner.normalize import (
     _handle_sub,
 )
 from nowplaying.cleaner.shared import (
-    _DASH_RE,
     _ELISION_RE,
     _abbreviation_dot,
     _drop_final_dot,
     _is_cased_word,
     _is_lower_word,
+    any_key_re,
+    dash_search,
 )
 
 # "Listening to" framed in other languages; in es/fr/it/pt the frame's "de"/"di"/"par" means "by"
@@ -151,6 +152,7 @@ _NOISE_KEYS = (
     "apple", "youtube", "deezer", "soundcloud", "tidal", "pandora", "itunes", "amazon", "offical", "video",
     "album", "subtitulad", "**new**",
 )  # fmt: skip
+_NOISE_KEY_RE = any_key_re(_NOISE_KEYS)
 # Times ("10:32", "10:32 PM", "[03:45]") and dates like "2022-06-15" as standalone tokens.
 _TIME_RE = re.compile(r"[\[(]?\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?(?![\w:])[\])]?")
 _STRIP_CHARS = " \t\n-–—~|•·/\\:;,.!?*_=+>»«<\"'“”‘’„`´()[]{}"
@@ -197,18 +199,15 @@ _PROMO_TAIL_KEYS = (
     "listeners", "auditeurs", "hörer", "horer", " on #", " at #", " en #", "#nowplaying on", "presented",
     "powered", "sponsored",
 )  # fmt: skip
+_PROMO_TAIL_KEY_RE = any_key_re(_PROMO_TAIL_KEYS)
 
 
 def _cut_promo_tail(line: str) -> str:
     """'Noel Lorica - Last Dance Heard by 100 listeners at' -> 'Noel Lorica - Last Dance': only after
     a dash, and only when a word of the title stays."""
-    low = line.lower()
-    for key in _PROMO_TAIL_KEYS:  # a loop that stops at the first key: cheaper than one regex of them all
-        if key in low:
-            break
-    else:
+    if not _PROMO_TAIL_KEY_RE.search(line.lower()):
         return line
-    dash = _DASH_RE.search(line)
+    dash = dash_search(line)
     if dash is None:
         return line
     match = _PROMO_TAIL_RE.search(line, dash.end())
@@ -221,6 +220,20 @@ def _cut_promo_tail(line: str) -> str:
 # stood ("Celebrate (The Love) (Original Version) - en <link>", "Summer Rain (136 Bpm Mix) on <link>"):
 # the words before a link, never a title's ("Hold On" has no dash or bracket before its "On").
 _LINK_LEAD_TAIL_RE = re.compile(r"(?:\s+[-–—|]|(?<=[)\]]))\s+(?:on|en|at|via|@)\s*$", re.IGNORECASE)
+
+
+# What may follow the last "#" or "@" of a line that ends in tags or mentions (_EDGE_TAGS_RE's end).
+_NOT_TAG_TAIL_RE = re.compile(r"[^\w‐.\-\s,;!]")
+
+
+def _edge_tags_possible(line: str) -> bool:
+    """Can _EDGE_TAGS_RE match: does the line open with a hashtag, or is all after its last "#" or "@"
+    a tag's or mention's characters? (The pattern can start anywhere, so on most lines it tries every
+    position; this test is one scan of the tail.)"""
+    if line.lstrip()[:1] == "#":
+        return True
+    last = max(line.rfind("#"), line.rfind("@"))
+    return last >= 0 and _NOT_TAG_TAIL_RE.search(line, last + 1) is None
 
 
 def _clean_line(line: str) -> str:
@@ -240,16 +253,14 @@ def _clean_line(line: str) -> str:
             and (" on " in line or " at " in line or " from " in line)
             and _ON_MENTION_END_RE.search(line) is not None
         )
-        line = _EDGE_TAGS_RE.sub(" ", line)
+        if _edge_tags_possible(line):
+            line = _EDGE_TAGS_RE.sub(" ", line)
         if on_mention:  # the closing tags went, and so does the "on" that led to them
             line = _DANGLING_PLACE_RE.sub(" ", line)
         if "#" in line:
             line = _HASHTAG_RE.sub(_clean_tag, line)
-    low = line.lower()
-    for key in _NOISE_KEYS:
-        if key in low:
-            line = _NOISE_PHRASES_RE.sub(" ", line)
-            break
+    if _NOISE_KEY_RE.search(line.lower()):
+        line = _NOISE_PHRASES_RE.sub(" ", line)
     lead = line.lstrip()
     if lead[:10].lower().startswith(_LEAD_VERB_PREFIXES):
         line = _LEAD_VERB_RE.sub("", lead)
@@ -257,7 +268,7 @@ def _clean_line(line: str) -> str:
         frame = _FRAME_RE.match(line)
         if frame:
             line = _FRAME_TAIL_RE.sub("", line[frame.end() :])
-            if frame.group("by") and not _DASH_RE.search(line):
+            if frame.group("by") and not dash_search(line):
                 line = _FRAME_BY_RE.sub(" by ", line, count=1)
     if ":" in line:
         line = _TIME_RE.sub(" ", line)
@@ -344,6 +355,21 @@ _VERSION_TAG_RE = re.compile(
       | (?:[\w.&+-]+\s+){0,3}version | mono | stereo | demo
     )$"""
 )
+# Every alternative of _VERSION_TAG_RE holds one of these words (a test before the regex, for ASCII
+# tags: IGNORECASE also folds a few non-ASCII letters, "ſ" as "s").
+_VERSION_TAG_KEY_RE = any_key_re(
+    ("mix", "edit", "remaster", "live", "acoustic", "instrumental", "sped", "slowed", "extended", "version", "mono",
+     "stereo", "demo")
+)  # fmt: skip
+
+
+def version_tag(tag: str) -> bool:
+    """The whole of ``tag`` is a version tag ("Radio Edit", "Remastered 2012", "Live at Wembley")."""
+    if tag.isascii() and not _VERSION_TAG_KEY_RE.search(tag.lower()):
+        return False
+    return _VERSION_TAG_RE.match(tag) is not None
+
+
 _TRAILING_BRACKET_RE = re.compile(r"\s*(?:\((?P<p>[^()]{1,80})\)|\[(?P<b>[^\[\]]{1,80})\])$")
 
 
@@ -356,7 +382,7 @@ def spotify_version(title: str) -> str:
     if not match or match.start() == 0:
         return title
     tag = " ".join((match.group("p") or match.group("b") or "").split())
-    if not _VERSION_TAG_RE.match(tag) or tag.casefold().startswith(("feat", "ft", "with")):
+    if not version_tag(tag) or tag.casefold().startswith(("feat", "ft", "with")):
         return title
     head = title[: match.start()].rstrip(" -–—")
     return f"{head} - {tag}" if head else title
