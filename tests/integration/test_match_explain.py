@@ -231,7 +231,6 @@ def test_a_correction_wins_over_search_replaces_loaded_plays_once_and_survives_a
         settings,
         parsed_post("p1", "Marlow Fenn - Quiet Harbour Lights", [STATION_DROPPED]),
         parsed_post("p3", "Nothing here - At All", [NOTHING]),
-        parsed_post("p5", "Marlow Fenn - Paper Satellites", [WRONG_ARTIST]),
     )
     assert run_once(settings, session).status == "ok"
     run_load(settings, session)
