@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -46,6 +46,9 @@ def test_default_window_is_the_last_24_hours() -> None:
         (NOW - timedelta(days=400), NOW, "longer than 366 days"),
         (datetime(1, 1, 1, tzinfo=UTC), None, "between 2000 and 2100"),
         (None, datetime(9999, 12, 31, tzinfo=UTC), "between 2000 and 2100"),
+        # before year 1 or after 9999 once in UTC (schemathesis sent these; they were a 500)
+        (None, datetime(1, 1, 1, 0, 5, tzinfo=timezone(timedelta(hours=2))), "between 2000 and 2100"),
+        (None, datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-3))), "between 2000 and 2100"),
     ],
 )
 def test_bad_windows_are_explained(start: datetime | None, end: datetime | None, message: str) -> None:

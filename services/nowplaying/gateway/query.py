@@ -125,9 +125,13 @@ def _truncate_ms(value: datetime) -> datetime:
 def check_time(name: str, value: datetime) -> datetime:
     if value.tzinfo is None:
         raise QueryError(f"'{name}' needs a time zone, e.g. 2026-03-01T12:00:00Z")
-    value = value.astimezone(UTC)
+    out_of_range = QueryError(f"'{name}' must be between 2000 and 2100")
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:01:00+02:00 is before year 1 in UTC
+        raise out_of_range from exc
     if not EARLIEST <= value <= LATEST:
-        raise QueryError(f"'{name}' must be between 2000 and 2100")
+        raise out_of_range
     return _truncate_ms(value)
 
 
