@@ -127,6 +127,7 @@ def _env(settings: Settings, lake_dir: Path) -> dict[str, str]:
 
 E2E_POSTS = 1500  # spread over the last 6 days: ~250 in the last 24 h
 E2E_SEED = 72
+TRENDING_BURST = 6
 
 
 def _history_rows(lake_dir: Path) -> list[dict[str, str]]:
@@ -158,6 +159,19 @@ def load_e2e_data(settings: Settings, lake_dir: Path, now: datetime) -> E2EData:
         recent = [p for p in sandbox.posts() if p.get("truth", {}).get("track_id")]
         counts = Counter(p["truth"]["track_id"] for p in recent[-300:])
         track_id = counts.most_common(1)[0][0]
+        # a track trending today, whatever the time of day: the week's least posted catalog track,
+        # posted TRENDING_BURST times now (the week's posts are spread evenly, so at 02:00 UTC today
+        # holds two hours of them and no track is far above its week)
+        week = Counter(p["truth"]["track_id"] for p in recent)
+        trending_id = min(week, key=lambda t: (week[t], t))
+        sandbox.publish(
+            0,
+            [
+                {"source": "x", "text": f"#NowPlaying https://open.spotify.com/track/{trending_id}?n={n}",
+                 "truth": {"kind": "link", "track_id": trending_id}}
+                for n in range(TRENDING_BURST)
+            ],
+        )  # fmt: skip
         hostile_text = f"{HOSTILE_TEXT} https://open.spotify.com/track/{track_id}?si=e2e"
         sandbox.publish(
             0, [{"source": "mastodon", "text": hostile_text, "truth": {"kind": "link", "track_id": track_id}}]
