@@ -47,4 +47,6 @@ def test_the_custom_build_gives_the_image_make_images_built(artifact: dict[str, 
         # the image under skaffold's tag is the one images.sh built and tagged for `make images`
         assert image_id(skaffold_tag) == image_id(make_images_ref) is not None
     finally:
-        subprocess.run(["podman", "untag", skaffold_tag], capture_output=True, timeout=60)
+        # with a name, untag removes that name only (without one, every tag of the image)
+        subprocess.run(["podman", "untag", skaffold_tag, skaffold_tag], capture_output=True, timeout=60)
+    assert image_id(make_images_ref) is not None, "the test removed make images' tag"
