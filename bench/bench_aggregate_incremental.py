@@ -11,11 +11,9 @@ loader writes it. The loader itself is not used: it also parses and validates th
 other tables (plays_by_track, tracks, features), which the period aggregate never reads (2,000 to
 3,300 rows/s in its own bench, README). The Spark connector was measured too and is slower here:
 the same 100,000 rows (compared equal row by row) at 2,918 plays/s through ``createDataFrame`` and
-the connector against 13,124 with the prepared inserts. The 1M day loaded at about 7,000 plays/s at a
-load average of 11 to 13; the 900 to 1,400 plays/s of the stopped 1M run were this same path at a
-load average of about 50. The
-synthetic rows carry the columns the aggregate reads except ``lang`` (left unset, so the activity
-by language has one value). The baseline is ``nowplaying aggregate --full`` over that
+the connector against 13,124 with the prepared inserts. The 1M day loaded at 13,338 plays/s on a
+quiet machine (2026-12-04). The synthetic rows carry the columns the aggregate reads except ``lang``
+(left unset, so the activity by language has one value). The baseline is ``nowplaying aggregate --full`` over that
 day (every period table recomputed from the plays). Then, twice, ~3.5k new plays (5 minutes at 1M a
 day) land in the day's last hour, that bucket is marked, and an incremental run folds them in. The
 ratio of each increment to the full recompute is the figure; the target is <= 10%. Needs Cassandra at

@@ -123,6 +123,23 @@ def test_a_local_file_keeps_its_bytes_while_another_run_moves_the_batch(lake_bac
     assert lake.sweep_temporaries(older_than_s=0.0) == 0, "a finished read leaves nothing to sweep"
 
 
+def test_the_file_of_a_killed_reader_is_swept_when_old(lake_backend: LakeBackend) -> None:
+    """The folder lake's reader links live in the lake (``.reading/``); the S3 lake's copies are the
+    machine's temporary files, outside the lake."""
+    lake = lake_backend.lake
+    if not isinstance(lake, FolderLake):
+        pytest.skip("the S3 lake's local copies are temporary files outside the lake")
+    batch = lake.write_jsonl("raw", new_batch_id("x"), [{"a": 1}])
+    reading = lake.local_file(batch)
+    held = reading.__enter__()  # a reader killed mid-read never leaves the block
+    assert lake.sweep_temporaries() == 0, "a young file may be a live read: kept"
+    assert held.exists()
+    time.sleep(1.1)
+    assert lake.sweep_temporaries(older_than_s=1.0) == 1
+    assert not held.exists()
+    assert lake.exists("raw", batch.batch_id), "the batch itself stays"
+
+
 def test_listing_is_complete_past_one_page_and_filters_days(lake_backend: LakeBackend) -> None:
     """More than 1,000 keys in one day folder (S3 lists 1,000 per page) and several days."""
     lake = lake_backend.lake

@@ -63,9 +63,10 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e
 # A dash or bullet that an archive decoded wrongly, standing between spaces: "Supertramp ï¿½ It's
 # Raining Again", "Porter Robinson \x89Û¢ Divinity", "A â€“ T", "A \ufffd T". Read as a dash.
 _MOJIBAKE_SEP_RE = re.compile("\\s(?:ï¿½|\ufffd|\x89Û¢|\x89ÛÒ|â€“|â€”|â€¢)\\s")
-_SPACE_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-# The spaces of _SPACE_RE other than " " and tab: a text with none of them, no tab and no "  " is unchanged.
-_ODD_SPACE_RE = re.compile("[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
+_ODD_SPACES = "\u00a0\u2000-\u200a\u202f\u205f\u3000"  # the spaces other than " " and tab
+_SPACE_RE = re.compile(f"[ \t{_ODD_SPACES}]+")
+# A text with none of the odd spaces, no tab and no "  " is unchanged by _SPACE_RE.
+_ODD_SPACE_RE = re.compile(f"[{_ODD_SPACES}]")
 
 
 def _collapse(text: str) -> str:
@@ -94,15 +95,15 @@ def normalize_text(text: str) -> str:
 
 
 # Music markers and emoji act as boundaries: removed, leaving a line break or a space.
-_MARKER_RE = re.compile(r"[♪♫♬♩🎶🎵🎼🎧📻🔊🎤🎸🎹🥁🎷🎺📀💿▶►⏯]+\ufe0f?")
-_EMOJI_RE = re.compile(
-    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff\ufe0f\u200d"
-    "\U000e0000-\U000e007f\u2700-\u27bf]+"
+_MARKER_CHARS = "♪♫♬♩🎶🎵🎼🎧📻🔊🎤🎸🎹🥁🎷🎺📀💿▶►⏯"
+_EMOJI_CHARS = (
+    "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff\ufe0f\u200d"
+    "\U000e0000-\U000e007f\u2700-\u27bf"
 )
+_MARKER_RE = re.compile(f"[{_MARKER_CHARS}]+\ufe0f?")
+_EMOJI_RE = re.compile(f"[{_EMOJI_CHARS}]+")
 # Every character that _MARKER_RE or _EMOJI_RE matches (one scan finds whether either has work).
-_BOUNDARY_CHAR_RE = re.compile(
-    "[▶►\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff\ufe0f\u200d\U000e0000-\U000e007f]"
-)
+_BOUNDARY_CHAR_RE = re.compile(f"[{_MARKER_CHARS}{_EMOJI_CHARS}]")
 _RT_PREFIX_RE = re.compile(r"^\s*RT\s*@[\w.]+(?:@[\w.-]+)?\s*:?\s*", re.IGNORECASE)
 _MENTION_RE = re.compile(r"(?<![\w@/])@(\w{1,30})(?:@[\w.-]+\w)?")
 _HASHTAG_RE = re.compile(r"(?<![\w#&/])#(\w+)")

@@ -183,10 +183,11 @@ class _Split:
 
 
 # --- separators ------------------------------------------------------------------------------
-_DASH_RE = re.compile(r"\s+[-‐‑‒–—―~]+\s+|\s*[–—―]\s*|\s+-(?=[A-Z\"“])|(?<=[a-z)])-\s+")
+_DASH_CHARS = "-‐‑‒–—―~"
+_DASH_RE = re.compile(rf"\s+[{_DASH_CHARS}]+\s+|\s*[–—―]\s*|\s+-(?=[A-Z\"“])|(?<=[a-z)])-\s+")
 # Every dash holds one of these characters. _DASH_RE can start anywhere (its "\s*" matches nothing), so
 # on a text without a dash it tries every position; this test finds the characters in one quick scan.
-_DASH_CHAR_RE = re.compile("[-‐‑‒–—―~]")
+_DASH_CHAR_RE = re.compile(f"[{_DASH_CHARS}]")
 
 
 def dash_search(text: str, pos: int = 0) -> re.Match[str] | None:

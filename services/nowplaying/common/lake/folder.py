@@ -17,13 +17,35 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from nowplaying.common.lake import AREAS, STALE_TEMPORARY_S, Batch, BatchMissing, Lake, temporary_name
 
 READING_DIR = ".reading"
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        raise
+    except OSError:  # a file system without hard links here: a copy holds the bytes as well
+        shutil.copyfile(source, target)
+
+
+def _remove_older(paths: Iterable[Path], cutoff: float, stamp: Callable[[os.stat_result], float]) -> int:
+    """Remove the files whose time ``stamp`` reads from their stat is at or before ``cutoff``."""
+    removed = 0
+    for path in paths:
+        try:
+            if stamp(path.stat()) <= cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 def _fsync_dir(path: Path) -> None:
@@ -55,14 +77,9 @@ class FolderLake(Lake):
         reading.mkdir(exist_ok=True)
         held = reading / f"{secrets.token_hex(6)}-{batch.name}"
         try:
-            os.link(path, held)
+            _link_or_copy(path, held)
         except FileNotFoundError:
             raise BatchMissing(f"{batch.key} is not in the lake at {self.url}") from None
-        except OSError:  # a file system without hard links here: a copy holds the bytes as well
-            try:
-                shutil.copyfile(path, held)
-            except FileNotFoundError:
-                raise BatchMissing(f"{batch.key} is not in the lake at {self.url}") from None
         try:
             yield held
         finally:
@@ -73,24 +90,12 @@ class FolderLake(Lake):
 
     def sweep_temporaries(self, older_than_s: float = STALE_TEMPORARY_S) -> int:
         cutoff = time.time() - older_than_s
-        removed = 0
-        for area in AREAS:
-            for tmp in self.area_dir(area).glob("*/.tmp-*"):
-                try:
-                    if tmp.stat().st_mtime <= cutoff:
-                        tmp.unlink()
-                        removed += 1
-                except FileNotFoundError:
-                    continue
-        # links left by a reader that was killed; a link's creation sets the file's ctime
-        for held in (self.root / READING_DIR).glob("*"):
-            try:
-                if held.stat().st_ctime <= cutoff:
-                    held.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                continue
-        return removed
+        temporaries = (tmp for area in AREAS for tmp in self.area_dir(area).glob("*/.tmp-*"))
+        # and the links of a reader that was killed; a link's creation sets the file's ctime
+        held = (self.root / READING_DIR).glob("*")
+        return _remove_older(temporaries, cutoff, lambda st: st.st_mtime) + _remove_older(
+            held, cutoff, lambda st: st.st_ctime
+        )
 
     # --- primitives -------------------------------------------------------------------------
     def _days(self, area: str) -> list[str]:
