@@ -1,8 +1,8 @@
 """The loader's writes resent after write timeouts, on a real node: nothing lost, nothing doubled.
 
 The node's write timeout is cut to 1 ms (`nodetool settimeout write 1`, the server's own nodetool
-over JMX), so the coordinator answers a good share of the loader's writes with a real
-``WriteTimeout``. With its retries (see ``nowplaying.loader.retry``) the load rides that out and
+over JMX) for the first part of the load, so the coordinator answers a good share of the loader's
+writes with a real ``WriteTimeout``. With its retries (see ``nowplaying.loader.retry``) the load rides that out and
 finishes in one run; without them it stops, and the file stays pending for the next run. The timeout
 is set back to the node's 10 s in any case.
 """
@@ -29,7 +29,7 @@ from tests.support.enriched_csv import write_enriched_batch
 pytestmark = pytest.mark.slow
 
 NORMAL_WRITE_TIMEOUT_MS = "10000"  # the local node's write_request_timeout (localnode.cassandra_yaml)
-SLOW_SECONDS = 4.0  # how long the tiny timeout holds in the riding-out test
+SLOW_SECONDS = 4.0  # how long the tiny timeout holds after plays are seen in the riding-out test
 # Enough plays that the load is still going when the timeout is cut (a second run of the same file
 # reads every stored play first, several times slower than the first: kept small for that).
 N_ROWS = 40_000
@@ -74,12 +74,17 @@ def test_write_timeouts_mid_load_are_resent_and_the_load_finishes_in_one_run(
     env = _env(clean_db, lake_dir)
     log_path = tmp_path / "load.log"
 
-    proc = _start_load(env, log_path)
+    # The tiny timeout is set before the load starts and lifted only once plays are being written
+    # under it: cut mid-load instead, it could land after the writes of a quick load were all sent
+    # (nodetool itself takes seconds to start).
+    local_node.nodetool("settimeout", "write", "1")
     try:
-        _wait_until_mid_load(proc, cassandra_session, ks, batch_id, log_path)
-        local_node.nodetool("settimeout", "write", "1")
-        time.sleep(SLOW_SECONDS)
-        local_node.nodetool("settimeout", "write", NORMAL_WRITE_TIMEOUT_MS)
+        proc = _start_load(env, log_path)
+        try:
+            _wait_until_mid_load(proc, cassandra_session, ks, batch_id, log_path)
+            time.sleep(SLOW_SECONDS)
+        finally:
+            local_node.nodetool("settimeout", "write", NORMAL_WRITE_TIMEOUT_MS)
         code = proc.wait(timeout=400)
     finally:
         if proc.poll() is None:
