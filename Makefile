@@ -58,9 +58,11 @@ images: $(VENV)/.setup-stamp
 	@bash scripts/cluster/packages.sh
 	@bash scripts/cluster/images.sh
 
+# CLUSTER_INGRESS=0 leaves out the ingress controller (Traefik; `make k8s-e2e` starts it all the same).
 cluster: $(VENV)/.setup-stamp
 	@bash scripts/cluster/packages.sh
 	@bash scripts/cluster/cluster.sh up
+	@if [ "$${CLUSTER_INGRESS:-1}" != 0 ]; then bash scripts/cluster/cluster.sh ingress; fi
 
 cluster-down:
 	@bash scripts/cluster/cluster.sh down

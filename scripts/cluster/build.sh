@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build the cluster's binaries from the Go module proxy, once per version (cached under
 # $NOWPLAYING_CACHE/cluster): Kubernetes (kube-apiserver, controller-manager, scheduler, kubelet,
-# kube-proxy, kubectl), CoreDNS, and the pause binary of the pod sandbox image. Cold: about 30 min on
-# 2 cores (the apiserver alone is most of it); warm: a stamp check.
-#   scripts/cluster/build.sh [kubernetes|coredns|pause|all]
+# kube-proxy, kubectl), CoreDNS, and the pause binary of the pod sandbox image ("all": what `cluster.sh up`
+# needs; cold about 15 min on 2 cores, the apiserver most of it), and the Traefik ingress controller
+# ("traefik": what `cluster.sh ingress` needs; cold about 7 min). Warm: a check that the binaries exist.
+#   scripts/cluster/build.sh [kubernetes|coredns|pause|all|traefik]
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.sh
@@ -106,6 +107,33 @@ build_coredns() {
   echo "built coredns in $((SECONDS - t0)) s"
 }
 
+# Traefik, the cluster's ingress controller. Its cmd/traefik is built inside a wrapper module that requires
+# it, with the replace and exclude lines of Traefik's own go.mod (forks it depends on, a broken version it
+# skips): `go install module@version` refuses a module with replace lines.
+build_traefik() {
+  [ -x "$TRAEFIK_BIN/traefik" ] && return 0
+  local src="$CLUSTER_CACHE/src/traefik-$TRAEFIK_VERSION" module=github.com/traefik/traefik/v3
+  step "build Traefik $TRAEFIK_VERSION from the Go module proxy into $TRAEFIK_BIN (once)"
+  mkdir -p "$src" "$TRAEFIK_BIN"
+  local t0=$SECONDS gomod
+  gomod=$(cd "$src" && download_mod "$module@$TRAEFIK_VERSION")
+  {
+    printf 'module nowplaying.local/traefik-build\n\ngo %s\n\nrequire %s %s\n\n' \
+      "$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$gomod")" "$module" "$TRAEFIK_VERSION"
+    sed -n '/^replace (/,/^)/p; /^replace [^(]/p; /^exclude (/,/^)/p; /^exclude [^(]/p' "$gomod"
+  } >"$src/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s/cmd/traefik"\n' "$module" >"$src/tools.go"
+  if ! (cd "$src" && long "go mod tidy (traefik)" sh -c 'exec go mod tidy 2>tidy.log'); then
+    echo "error: resolving $module@$TRAEFIK_VERSION failed (a module the proxy refuses?):" >&2
+    grep -E 'reading|40[34]|not found|unknown revision' "$src/tidy.log" | head -5 >&2 || tail -5 "$src/tidy.log" >&2
+    exit 1
+  fi
+  (cd "$src" && long "go build traefik" go build -p 2 -trimpath \
+    -ldflags "-s -w -X $module/pkg/version.Version=$TRAEFIK_VERSION" -o "$TRAEFIK_BIN/traefik.partial" "$module/cmd/traefik")
+  mv "$TRAEFIK_BIN/traefik.partial" "$TRAEFIK_BIN/traefik"
+  echo "built traefik in $((SECONDS - t0)) s"
+}
+
 # The pod sandbox ("pause") binary, from the kubernetes module's own source (build/pause/linux/pause.c).
 build_pause() {
   local out="$K8S_BIN/pause"
@@ -120,13 +148,15 @@ build_pause() {
 }
 
 mkdir -p "$CLUSTER_CACHE"
-# One build at a time (a second `make cluster` waits for the first one's build instead of repeating it).
-exec 9>"$CLUSTER_CACHE/.build.lock"
+# One build of each target at a time (a second `make cluster` waits for the first one's build instead of
+# repeating it); Traefik's may run beside the others (CI builds it while the cluster is already up).
+exec 9>"$CLUSTER_CACHE/.build-${1:-all}.lock"
 flock 9
 case "${1:-all}" in
   kubernetes) build_kubernetes ;;
   coredns) build_coredns ;;
   pause) build_pause ;;
+  traefik) build_traefik ;;
   all) build_pause; build_kubernetes; build_coredns ;;
-  *) echo "usage: $0 [kubernetes|coredns|pause|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [kubernetes|coredns|pause|all|traefik]" >&2; exit 2 ;;
 esac

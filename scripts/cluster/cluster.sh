@@ -10,6 +10,8 @@
 #   cluster.sh check   exit 1 and name what is left of a cluster (after down), 0 when nothing is
 #   cluster.sh status  running or not
 #   cluster.sh import  import the archives of `make images` into containerd
+#   cluster.sh ingress build (once) and start the ingress controller, Traefik (class "traefik", the
+#                      default), on the running cluster; a second run only checks it is ready
 #   cluster.sh can-run exit 1 and print one line saying why when this machine cannot run a cluster at all
 # State lives in .local/cluster/ (CLUSTER_STATE): the PKI and containerd's image store survive `down`;
 # etcd, kubelet and the volumes do not, so every `up` starts an empty cluster.
@@ -40,6 +42,8 @@ NODE_NAME=nowplaying-node
 CLUSTER_IMAGES=localhost/nowplaying-cluster
 SANDBOX_IMAGE="$CLUSTER_IMAGES/pause:3.10"
 COREDNS_IMAGE="$CLUSTER_IMAGES/coredns:$COREDNS_VERSION"
+TRAEFIK_IMAGE="$CLUSTER_IMAGES/traefik:$TRAEFIK_VERSION"
+INGRESS_NAMESPACE=ingress-traefik
 # Sysctls kubelet, kube-proxy or this script may change; saved before the first start, restored by down.
 SYSCTLS="net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables
 kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom kernel.keys.root_maxkeys
@@ -313,27 +317,34 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 EOF
 }
 
-# The sandbox (pause) and CoreDNS images, FROM scratch with the binaries build.sh made.
-cluster_images() {
+# An image FROM scratch holding one binary, saved as an archive for import_images when its id changed.
+scratch_image() {  # name ref binary user ports...
+  local name=$1 ref=$2 bin=$3 user=$4 b="$STATE/build/cluster-images/$1" id
+  shift 4
   export CONTAINERS_CONF="${CONTAINERS_CONF:-$HERE/containers.conf}"
-  local b="$STATE/build/cluster-images"
-  mkdir -p "$b/pause" "$b/coredns" "$ARCHIVES"
-  cp "$K8S_BIN/pause" "$b/pause/pause"
-  printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"$b/pause/Containerfile"
-  cp "$COREDNS_BIN/coredns" "$b/coredns/coredns"
-  printf 'FROM scratch\nCOPY coredns /coredns\nUSER 65532:65532\nEXPOSE 1053 1053/udp\nENTRYPOINT ["/coredns"]\n' >"$b/coredns/Containerfile"
-  local name ref id
-  for name in pause coredns; do
-    ref=$SANDBOX_IMAGE; [ "$name" = coredns ] && ref=$COREDNS_IMAGE
-    podman build -q --pull=never --network=none -t "$ref" -f "$b/$name/Containerfile" "$b/$name" >/dev/null
-    id=$(podman image inspect --format '{{.Id}}' "$ref")
-    if [ "$(cat "$ARCHIVES/cluster-$name.id" 2>/dev/null)" != "$id" ]; then
-      rm -f "$ARCHIVES/cluster-$name.tar"
-      podman save -q --format docker-archive -o "$ARCHIVES/cluster-$name.tar" "$ref"
-      echo "$ref" >"$ARCHIVES/cluster-$name.ref"
-      echo "$id" >"$ARCHIVES/cluster-$name.id"
-    fi
-  done
+  mkdir -p "$b" "$ARCHIVES"
+  cp "$bin" "$b/$name"
+  {
+    echo "FROM scratch"
+    echo "COPY $name /$name"
+    echo "USER $user"
+    [ $# = 0 ] || echo "EXPOSE $*"
+    echo "ENTRYPOINT [\"/$name\"]"
+  } >"$b/Containerfile"
+  podman build -q --pull=never --network=none -t "$ref" -f "$b/Containerfile" "$b" >/dev/null
+  id=$(podman image inspect --format '{{.Id}}' "$ref")
+  if [ "$(cat "$ARCHIVES/cluster-$name.id" 2>/dev/null)" != "$id" ]; then
+    rm -f "$ARCHIVES/cluster-$name.tar"
+    podman save -q --format docker-archive -o "$ARCHIVES/cluster-$name.tar" "$ref"
+    echo "$ref" >"$ARCHIVES/cluster-$name.ref"
+    echo "$id" >"$ARCHIVES/cluster-$name.id"
+  fi
+}
+
+# The sandbox (pause) and CoreDNS images, with the binaries build.sh made.
+cluster_images() {
+  scratch_image pause "$SANDBOX_IMAGE" "$K8S_BIN/pause" 65535:65535
+  scratch_image coredns "$COREDNS_IMAGE" "$COREDNS_BIN/coredns" 65532:65532 1053 1053/udp
 }
 
 # Import every archive whose image id containerd has not imported yet.
@@ -450,6 +461,19 @@ node_up() {
 
 addons() {
   sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" -e "s|@DNS_SVC_IP@|$DNS_SVC_IP|g" "$HERE/addons.yaml" | kc apply -f - >/dev/null
+}
+
+# The ingress controller (ingress.yaml): Traefik's image imported like CoreDNS's, then applied and waited for.
+ingress() {
+  running || die "no cluster is running (make cluster)"
+  "$HERE/build.sh" traefik
+  scratch_image traefik "$TRAEFIK_IMAGE" "$TRAEFIK_BIN/traefik" 65532:65532 8000 9000
+  import_images || die "importing the images failed: see $LOGS/containerd.log"
+  sed -e "s|@TRAEFIK_IMAGE@|$TRAEFIK_IMAGE|g" -e "s|@INGRESS_NAMESPACE@|$INGRESS_NAMESPACE|g" "$HERE/ingress.yaml" \
+    | kc apply -f - >/dev/null
+  kc -n "$INGRESS_NAMESPACE" rollout status deployment/traefik --timeout=120s >/dev/null \
+    || die "Traefik is not ready: kubectl -n $INGRESS_NAMESPACE describe pods; kubectl -n $INGRESS_NAMESPACE logs deployment/traefik"
+  echo "ingress controller ready: class traefik at http://$(kc -n "$INGRESS_NAMESPACE" get service traefik -o jsonpath='{.spec.clusterIP}')/" >&2
 }
 
 running() {
@@ -591,6 +615,7 @@ case "${1:-}" in
   check) check ;;
   status) status ;;
   import) import_images || die "importing the images failed: see $LOGS/containerd.log" ;;
+  ingress) ingress ;;
   can-run) why=$(cannot_run); [ -z "$why" ] || { echo "$why"; exit 1; } ;;
-  *) echo "usage: $0 up|down|check|status|import|can-run" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|check|status|import|ingress|can-run" >&2; exit 2 ;;
 esac

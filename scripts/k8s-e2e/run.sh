@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# make k8s-e2e: the product on the cluster of `make cluster`. A fresh namespace enforcing the restricted
-# Pod Security profile; `helm install` in sandbox mode with the images of `make images` (values-local.yaml)
-# and one-minute schedules (values-e2e.yaml), which waits for the migrations hook Job; then the checks of
-# tests/k8s_e2e (pipeline, Pod Security, exactly once, the Spark aggregate), the pod table, the lifecycle
+# make k8s-e2e: the product on the cluster of `make cluster`. The cluster's ingress controller started
+# (`cluster.sh ingress`: Traefik, built once); a fresh namespace enforcing the restricted Pod Security
+# profile; `helm install --wait` in sandbox mode with the images of `make images` (values-local.yaml) and
+# one-minute schedules (values-e2e.yaml): every pod Ready, then the migrations hook Job run and waited for;
+# then the checks of tests/k8s_e2e (pipeline and Ingress, Pod Security, exactly once, the Spark aggregate,
+# Prometheus, the chart's scenarios), the pod table, the lifecycle
 # (helm test, upgrade, rollback, uninstall keeping the lake) last. On failure the namespace's events,
 # `kubectl describe` and every pod's logs go to test-artifacts/k8s/. Every wait is bounded.
 #   K8S_E2E_NAMESPACE (nowplaying-e2e), K8S_E2E_RELEASE (np), K8S_E2E_KEEP=1 keeps the release at the end
@@ -46,6 +48,8 @@ if ! why=$(bash "$ROOT/scripts/cluster/cluster.sh" can-run); then
 fi
 bash "$ROOT/scripts/cluster/cluster.sh" status >/dev/null 2>&1 || die "no cluster is running: make images && make cluster first"
 [ -x "$HELM" ] || die "no helm: make setup builds it into $CACHE/bin"
+say "the ingress controller (Traefik; built once)"
+bash "$ROOT/scripts/cluster/cluster.sh" ingress || die "the ingress controller did not start"
 
 collect() {  # the namespace's state, for a failure: events, describe, logs
   local dir="$ART/failure"
@@ -94,13 +98,13 @@ else
   kc label namespace "$NS" pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest \
     pod-security.kubernetes.io/warn=restricted pod-security.kubernetes.io/audit=restricted >/dev/null
 
-  say "helm install $RELEASE (sandbox, values-local + values-e2e); it waits for the migrations hook Job"
+  say "helm install --wait $RELEASE (sandbox, values-local + values-e2e): every pod Ready, then the migrations hook Job"
   install_ms=$(date +%s%3N)
   install_started="${install_ms:0:-3}.${install_ms: -3}"
   echo "$install_started" >"$ART/install-started"
   budget=$(left) || exit 1
   "$HELM" install "$RELEASE" "$ROOT/charts/nowplaying" -n "$NS" \
-    -f "$ROOT/k8s/values-local.yaml" -f "$ROOT/k8s/values-e2e.yaml" --timeout "$((budget < 900 ? budget : 900))s" \
+    -f "$ROOT/k8s/values-local.yaml" -f "$ROOT/k8s/values-e2e.yaml" --wait --timeout "$((budget < 900 ? budget : 900))s" \
     >"$ART/helm-install.txt" 2>&1 \
     || { cat "$ART/helm-install.txt" >&2; die "helm install failed"; }
   say "helm install done in $((($(date +%s%3N) - install_ms) / 1000)) s"

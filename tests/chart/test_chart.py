@@ -541,6 +541,27 @@ def test_chart_accepts_the_local_clusters_version() -> None:
     assert any(i.startswith("localhost/nowplaying-standin/pushgateway:") for i in images)
 
 
+def test_local_values_route_through_the_clusters_ingress_controller() -> None:
+    """values-local.yaml names the class and namespace of the ingress controller `cluster.sh ingress`
+    starts (scripts/cluster/ingress.yaml): the Ingress is served, and the NetworkPolicies let it in."""
+    cluster_sh = (PROJECT_ROOT / "scripts" / "cluster" / "cluster.sh").read_text()
+    namespace = cluster_sh.split("INGRESS_NAMESPACE=", 1)[1].split()[0]
+    addon_text = (PROJECT_ROOT / "scripts" / "cluster" / "ingress.yaml").read_text()
+    addon = load_docs(addon_text.replace("@INGRESS_NAMESPACE@", namespace).replace("@TRAEFIK_IMAGE@", "traefik"))
+    (ingress_class,) = by_kind(addon, "IngressClass")
+    docs = load_docs(helm_template(PROJECT_ROOT / "k8s" / "values-local.yaml", "1.33.13"))
+    (ingress,) = by_kind(docs, "Ingress")
+    assert ingress["spec"]["ingressClassName"] == ingress_class["metadata"]["name"]
+    admitted = {
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for policy in by_kind(docs, "NetworkPolicy")
+        for rule in policy["spec"].get("ingress", [])
+        for peer in rule.get("from", [])
+        if "namespaceSelector" in peer
+    }
+    assert namespace in admitted, admitted
+
+
 def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
     spec = doc.get("spec", {})
     for key in ("jobTemplate", "template"):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
 from nowplaying.common.config import Settings
+from nowplaying.common.migrate import migrate
 from nowplaying.gateway.app import create_app
 
 from tests.fixtures_gateway import GatewayClient, ServerThread, make_play
@@ -128,6 +130,31 @@ def test_without_cassandra_the_gateway_lives_but_is_not_ready(tmp_path: Path) ->
         assert "Traceback" not in plays.text and "127.0.0.1" not in plays.text
         home = requests.get(base + "/", timeout=30)
         assert home.status_code == 200 and "not built" in home.text
+
+
+def test_before_its_schema_is_migrated_the_gateway_is_ready_and_the_api_says_why(
+    cassandra_settings: Settings, cassandra_session: Any, tmp_path: Path
+) -> None:
+    """Ready (so that `helm install --wait` reaches the chart's post-install migrations hook), the API a
+    503 naming the missing schema; once it is migrated the same process serves, without a restart."""
+    keyspace = f"np_unmigrated_{secrets.token_hex(4)}"
+    settings = cassandra_settings.model_copy(
+        update={"cassandra_keyspace": keyspace, "frontend_dist": tmp_path / "none"}
+    )
+    try:
+        with ServerThread(create_app(settings)) as server:
+            base = server.base_url
+            ready = requests.get(base + "/readyz", timeout=30)
+            assert ready.status_code == 200 and ready.json()["status"] == "schema_pending", ready.text
+            plays = requests.get(base + "/api/plays", timeout=30)
+            assert plays.status_code == 503, plays.text
+            assert "not migrated" in plays.json()["error"]["message"]
+            migrate(cassandra_session, keyspace, settings.replication_map)
+            assert requests.get(base + "/readyz", timeout=30).json() == {"status": "ready"}
+            plays = requests.get(base + "/api/plays", timeout=30)
+            assert plays.status_code == 200 and plays.json()["items"] == []
+    finally:
+        cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
 
 
 def test_serves_the_built_frontend_with_spa_fallback(

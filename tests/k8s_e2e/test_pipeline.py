@@ -1,15 +1,19 @@
 """The whole pipeline on the cluster: the migrations hook, Cassandra, the four stages on their one-minute
-schedules, plays served by the gateway's Service, the frontend, the Pushgateway."""
+schedules, plays served by the gateway's Service, the frontend, the Ingress through the cluster's ingress
+controller, the Pushgateway."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import pytest
 
-from tests.cluster.support import wait_until
+from tests.cluster.support import kubectl, wait_until
 from tests.k8s_e2e.release import STAGES, Release, http, record
+
+INGRESS_NAMESPACE = "ingress-traefik"  # the ingress controller of `cluster.sh ingress`
 
 
 def test_migrations_hook_job_completed(release: Release) -> None:
@@ -80,6 +84,41 @@ def test_frontend_serves_the_app(release: Release) -> None:
         assert status == 200, (asset, status)
     status, _ = http(f"{base}/healthz")
     assert status == 200
+
+
+@pytest.mark.timeout(200)
+def test_ingress_routes_api_to_the_gateway_and_the_rest_to_the_frontend(release: Release) -> None:
+    """The chart's Ingress, served by the cluster's controller (Traefik) on its Service's port 80: /api
+    and /readyz reach the gateway, / and the app's assets the frontend."""
+    ingress = release.get_json("ingress", release.prefix)
+    assert ingress["spec"]["ingressClassName"] == "traefik"
+    ip = kubectl("-n", INGRESS_NAMESPACE, "get", "service", "traefik", "-o", "jsonpath={.spec.clusterIP}").strip()
+    assert ip and ip != "None", "the ingress controller's Service has no ClusterIP"
+    base = f"http://{ip}"
+
+    def routed() -> bytes | None:  # 404 until Traefik has read the Ingress and its endpoints
+        status, body = http(f"{base}/api/plays?limit=5")
+        return body if status == 200 else None
+
+    page = json.loads(wait_until("the Ingress routing /api/plays to the gateway", 120, routed, interval=2))
+    assert page["items"], "the gateway answered through the Ingress, but with no plays"
+    assert {"post_id", "played_at", "source"} <= set(page["items"][0])
+    status, body = http(f"{base}/readyz")
+    assert status == 200, (status, body[:200])
+    status, body = http(f"{base}/")
+    assert status == 200, status
+    html = body.decode()
+    assert "<html" in html.lower()
+    direct_status, direct_html = http(release.url("frontend", 80, "/"))
+    assert (direct_status, direct_html.decode()) == (200, html), "/ through the Ingress is not the frontend's page"
+    assets = re.findall(r'(?:src|href)="(/assets/[^"]+)"', html)
+    assert assets, html[:500]
+    for asset in assets:
+        status, _ = http(f"{base}{asset}")
+        assert status == 200, (asset, status)
+    status, body = http(f"{base}/api/no-such-endpoint")
+    assert status == 404 and body.startswith(b"{"), "an unknown /api path should be the gateway's JSON 404"
+    record("ingress_routes", {"/api/plays": 200, "/readyz": 200, "/": 200, "assets": len(assets)})
 
 
 def test_pushgateway_received_every_stages_metrics(release: Release) -> None:

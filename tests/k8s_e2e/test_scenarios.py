@@ -1,10 +1,11 @@
 """The chart's scenario values (charts/nowplaying/ci/*-values.yaml), installed in the manner of chart-testing's
 `ct install`: each into a fresh namespace of its own that enforces the restricted Pod Security profile,
-`helm install` (which waits for the migrations hook Job), every Deployment and StatefulSet rolled out,
-`helm test`, then `helm uninstall` and the namespace deleted. Unlike `ct install`, without `helm --wait`:
-the migrations are a post-install hook, which `--wait` runs only after every pod is Ready, while the
-gateway is Ready only once the schema is there. The external-Cassandra scenario points its pods at the
-Cassandra Service of the main release (another namespace), with a keyspace of its own. The scenarios with
+`helm install --wait` (every pod Ready, then the migrations hook Job run and waited for: the gateway is
+Ready before the schema exists, or `--wait` would never reach the hook), every Deployment and StatefulSet
+rolled out, `helm test`, then `helm uninstall` and the namespace deleted. Each scenario's Ingress has a
+host of its own, so that it never shadows the main release's routes on the shared ingress controller.
+The external-Cassandra scenario points its pods at the Cassandra Service of the main release (another
+namespace), with a keyspace of its own. The scenarios with
 a Cassandra of their own (sandbox, NetworkPolicies) start one more Cassandra each: on this 2-core machine
 they run only with K8S_E2E_SCENARIOS=all. The NetworkPolicies are installed but not enforced here (the
 bridge CNI does not enforce them)."""
@@ -47,10 +48,10 @@ def scenario_namespace(release: Release, scenario: str) -> str:
 def test_scenario_installs_and_passes_helm_test(release: Release, scenario: str) -> None:
     namespace = scenario_namespace(release, scenario)
     ct = Release(namespace=namespace, name="ct", install_started=time.time())
-    extra: list[str] = []
+    extra: list[str] = ["--set", f"ingress.host={scenario}.nowplaying.test"]
     if scenario == "external-cassandra":
         host = f"{release.prefix}-cassandra.{release.namespace}.svc.cluster.local:9042"
-        extra = ["--set", f"cassandra.externalHosts={host}"]
+        extra += ["--set", f"cassandra.externalHosts={host}"]
     started = time.monotonic()
     try:
         helm(
@@ -63,6 +64,7 @@ def test_scenario_installs_and_passes_helm_test(release: Release, scenario: str)
             "-f",
             str(SCENARIOS_DIR / f"{scenario}-values.yaml"),
             *extra,
+            "--wait",
             "--timeout",
             "15m",
             timeout=960,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
 
+from cassandra import InvalidRequest
 from cassandra.cluster import Session
 from fastapi import Depends, Request
 
@@ -24,6 +25,10 @@ from nowplaying.gateway.store import Store
 log = get_logger(__name__)
 
 CONNECT_DEADLINE_S = 5.0
+
+
+class SchemaNotMigrated(CassandraUnavailable):
+    """Cassandra answers, but the keyspace or a table the gateway reads is not there yet."""
 
 
 class Database:
@@ -46,6 +51,11 @@ class Database:
                     self._session = connect(self.settings, deadline_s=deadline_s)
                 try:
                     self._store = Store(self._session, self.settings.cassandra_keyspace)
+                except InvalidRequest as exc:  # preparing a statement of a keyspace or table not there
+                    raise SchemaNotMigrated(
+                        f"the schema of '{self.settings.cassandra_keyspace}' is not migrated yet"
+                        f" (run `nowplaying migrate`; on Kubernetes the migrations Job does): {exc}"
+                    ) from exc
                 except Exception as exc:
                     raise CassandraUnavailable(
                         f"Cassandra answered but the schema of '{self.settings.cassandra_keyspace}' is not usable"

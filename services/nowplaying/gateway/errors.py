@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nowplaying.common.cassandra import CassandraUnavailable
 from nowplaying.common.logging import get_logger
+from nowplaying.gateway.context import SchemaNotMigrated
 from nowplaying.gateway.cursor import CursorError
 from nowplaying.gateway.query import QueryError
 from nowplaying.gateway.schemas import ErrorResponse
@@ -95,6 +96,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for kind in (CassandraUnavailable, NoHostAvailable, OperationTimedOut, Unavailable, ReadTimeout):
         app.add_exception_handler(kind, _unavailable)
+
+    @app.exception_handler(SchemaNotMigrated)
+    async def _not_migrated(request: Request, exc: SchemaNotMigrated) -> JSONResponse:
+        log.warning("schema_not_migrated", path=request.url.path, detail=str(exc)[:300])
+        return error_response(503, "unavailable", "the database schema is not migrated yet; try again shortly")
 
     @app.exception_handler(DriverException)
     async def _driver_error(request: Request, exc: DriverException) -> JSONResponse:

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from nowplaying.common.config import Settings
 from nowplaying.common.logging import get_logger
-from nowplaying.gateway.context import ContextDep, StoreDep, get_context
+from nowplaying.gateway.context import ContextDep, SchemaNotMigrated, StoreDep, get_context
 from nowplaying.gateway.errors import ERROR_RESPONSES
 from nowplaying.gateway.query import as_utc, bucket_name, floor_hour
 from nowplaying.gateway.rows import round_float, time_text
@@ -114,6 +114,10 @@ def router(settings: Settings) -> APIRouter:
         summary="Readiness: Cassandra answers",
     )
     async def readyz(request: Request) -> Response:
+        """200 once Cassandra answers. A schema not migrated yet is no reason to take a pod out of its
+        Service: every replica shares it, and on Kubernetes the migrations run in the chart's post-install
+        hook, which `helm install --wait` starts only once every pod is Ready. The API answers 503
+        ("not migrated yet") until they have run; the body says so here."""
         context = get_context(request)
 
         def check() -> str:
@@ -121,6 +125,9 @@ def router(settings: Settings) -> APIRouter:
 
         try:
             await run_in_threadpool(check)
+        except SchemaNotMigrated as exc:
+            log.warning("ready_without_schema", detail=str(exc)[:200])
+            return JSONResponse({"status": "schema_pending", "reason": "the schema is not migrated yet"})
         except Exception as exc:
             log.warning("not_ready", error=type(exc).__name__, detail=str(exc)[:200])
             return JSONResponse({"status": "unavailable", "reason": "Cassandra is not reachable"}, status_code=503)
