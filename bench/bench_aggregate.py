@@ -25,7 +25,7 @@ BATCH_ROWS = 20
 LOAD_PROCESSES = 2
 
 
-def _load_hours(args: tuple[str, list[datetime], int, int]) -> int:
+def _load_hours(args: tuple[str, list[datetime], int, int, tuple[int, int]]) -> int:
     """Load ``per_hour`` plays into each hour (one process; its own Cassandra session)."""
     from cassandra.concurrent import execute_concurrent
     from cassandra.query import BatchStatement, BatchType
@@ -34,7 +34,7 @@ def _load_hours(args: tuple[str, list[datetime], int, int]) -> int:
 
     from tests.fixtures_pipeline import spark_catalogue, spark_hour_plays, spark_insert_statement, spark_unset_nulls
 
-    keyspace, hours, per_hour, seed = args
+    keyspace, hours, per_hour, seed, window_ms = args
     session = connect(Settings(cassandra_keyspace=keyspace))
     statement = spark_insert_statement(session, keyspace)
     catalogue = spark_catalogue(n_tracks=N_TRACKS, seed=11)
@@ -43,7 +43,8 @@ def _load_hours(args: tuple[str, list[datetime], int, int]) -> int:
         for hour in hours:
             batches: list[tuple[Any, tuple[()]]] = []
             batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-            for row in spark_hour_plays(hour, per_hour, catalogue, seed=seed, n_authors=N_AUTHORS):
+            rows = spark_hour_plays(hour, per_hour, catalogue, seed=seed, n_authors=N_AUTHORS, window_ms=window_ms)
+            for row in rows:
                 batch.add(statement, spark_unset_nulls(row))
                 if len(batch) >= BATCH_ROWS:
                     batches.append((batch, ()))
@@ -60,13 +61,19 @@ def _load_hours(args: tuple[str, list[datetime], int, int]) -> int:
 
 
 def load_hours(
-    keyspace: str, hours: list[datetime], per_hour: int, seed: int, processes: int = LOAD_PROCESSES
+    keyspace: str,
+    hours: list[datetime],
+    per_hour: int,
+    seed: int,
+    processes: int = LOAD_PROCESSES,
+    window_ms: tuple[int, int] = (0, 3_600_000),
 ) -> float:
-    """Add ``per_hour`` plays to each of ``hours`` from ``processes`` processes; returns rows per second."""
+    """Add ``per_hour`` plays to each of ``hours`` (``played_at`` in ``window_ms`` of the hour) from
+    ``processes`` processes; returns rows per second."""
     started = time.perf_counter()
     done = 0
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        for chunk in pool.imap_unordered(_load_hours, [(keyspace, [h], per_hour, seed) for h in hours]):
+        for chunk in pool.imap_unordered(_load_hours, [(keyspace, [h], per_hour, seed, window_ms) for h in hours]):
             done += chunk
             if done % (per_hour * 12) == 0:
                 rate = done / (time.perf_counter() - started)

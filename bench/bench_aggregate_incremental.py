@@ -1,8 +1,8 @@
 """The period aggregates: a 5-minute increment against a full-day recompute, in the same run.
 
 A UTC day of plays (BENCH_INCREMENTAL_PLAYS, default 1,000,000; synthetic, see
-``tests/fixtures_pipeline.py``) is loaded into a dedicated keyspace (dropped at the end) and its 24
-hour buckets marked as the loader marks them.
+``tests/fixtures_pipeline.py``) is loaded into a dedicated keyspace (dropped at the end) and its
+segments marked as the loader marks them.
 
 How it loads, and why: straight into ``plays_by_hour`` (the table the aggregate reads, with the
 loader's keys), by ``bench_aggregate.load_hours``: concurrent prepared inserts from 2 processes,
@@ -15,7 +15,9 @@ the connector against 13,124 with the prepared inserts. The 1M day loaded at 13,
 quiet machine (2026-12-04). The synthetic rows carry the columns the aggregate reads except ``lang``
 (left unset, so the activity by language has one value). The baseline is ``nowplaying aggregate --full`` over that
 day (every period table recomputed from the plays). Then, twice, ~3.5k new plays (5 minutes at 1M a
-day) land in the day's last hour, that bucket is marked, and an incremental run folds them in. The
+day) land in the day's last hour, posted over 5 minutes that straddle two 5-minute segments (23:47:30
+to 23:52:30, then 23:52:30 to 23:57:30: a run's new posts, not aligned to the segments), their
+segments are marked as the loader marks them, and an incremental run folds them in. The
 ratio of each increment to the full recompute is the figure; the target is <= 10%. Needs Cassandra at
 CASSANDRA_HOSTS (default 127.0.0.1) and the connector jars (`make setup`).
 
@@ -49,7 +51,7 @@ def state_rows(spark: Any, keyspace: str) -> dict[str, int]:
 
 
 def run() -> list[Result]:
-    from nowplaying.common.aggjournal import DirtyMarks
+    from nowplaying.common.aggjournal import DirtyMarks, segment_of, segments_of_mark
     from nowplaying_spark.periods import run_periods
     from nowplaying_spark.session import build_session
 
@@ -67,12 +69,21 @@ def run() -> list[Result]:
         progress(f"loading {total:,} plays of {DAY} into {keyspace}")
         rate = load_hours(keyspace, hours, total // len(hours), seed=1)
         marks = DirtyMarks(session, keyspace)
-        marks.mark({h.strftime("%Y-%m-%dT%H") for h in hours}, datetime.now(UTC) - timedelta(minutes=5))
+        every_segment = {s for h in hours for s in segments_of_mark(h.strftime("%Y-%m-%dT%H"))}
+        marks.mark(every_segment, datetime.now(UTC) - timedelta(minutes=5))
         progress(f"load rate {rate:,.0f} plays/s; full recompute of the period aggregates")
+        # The runs are given start times 5 minutes apart, and each load its marking time 2 minutes
+        # before its run, as a CronJob every 5 minutes would see them: a run re-reads the marks of the
+        # CHECKPOINT_SAFETY minute before its checkpoint, so runs back to back on the wall clock would
+        # each fold the previous increment's segments again.
+        clock = datetime.now(UTC)
         started = time.perf_counter()
-        full = run_periods(spark, session, keyspace, full=True)
+        full = run_periods(spark, session, keyspace, full=True, now=clock)
         full_s = time.perf_counter() - started
-        progress(f"full: {full.plays_read:,} plays, {full.buckets} buckets in {full_s:.1f} s; steps {full.steps}")
+        progress(
+            f"full: {full.plays_read:,} plays, {full.buckets} buckets, {full.segments} segments in {full_s:.1f} s;"
+            f" steps {full.steps}"
+        )
         rows = state_rows(spark, keyspace)
         progress(f"rows the full run wrote: {rows}")
         params = {"plays": full.plays_read, "increment": INCREMENT, "master": settings.spark_master}
@@ -85,22 +96,26 @@ def run() -> list[Result]:
         increments: list[float] = []
         for round_no in range(1, ROUNDS + 1):
             last = hours[-1]
-            load_hours(keyspace, [last], INCREMENT, seed=100 + round_no, processes=1)
-            marks.mark({last.strftime("%Y-%m-%dT%H")})
+            start_ms = (47 * 60 + 30 + (round_no - 1) * 5 * 60) * 1000
+            window = (start_ms, start_ms + 5 * 60 * 1000)
+            load_hours(keyspace, [last], INCREMENT, seed=100 + round_no, processes=1, window_ms=window)
+            run_at = clock + timedelta(minutes=5 * round_no)
+            landed = {segment_of(last + timedelta(milliseconds=ms)) for ms in (window[0], window[1] - 1)}
+            marks.mark(landed, run_at - timedelta(minutes=2))
             started = time.perf_counter()
-            inc = run_periods(spark, session, keyspace)
+            inc = run_periods(spark, session, keyspace, now=run_at)
             inc_s = time.perf_counter() - started
             progress(
-                f"increment {round_no}: {inc.mode}, {inc.buckets} bucket(s), {inc.plays_read:,} plays read,"
+                f"increment {round_no}: {inc.mode}, {inc.segments} segment(s), {inc.plays_read:,} plays read,"
                 f" {inc_s:.1f} s; steps {inc.steps}"
             )
-            assert inc.mode == "incremental" and inc.buckets == 1
+            assert inc.mode == "incremental" and inc.segments == 2
             increments.append(inc_s)
             results.append(
                 Result(
                     f"periods 5-minute increment #{round_no}", "wall time", inc_s, "s",
                     "periods full-day recompute", full_s, target="<= 0.10 of the full recompute",
-                    params={**params, "bucket_plays_read": inc.plays_read, "steps": inc.steps},
+                    params={**params, "segment_plays_read": inc.plays_read, "steps": inc.steps},
                 )
             )  # fmt: skip
         results.append(Result("spark session startup (in neither time)", "wall time", startup_s, "s", params=params))

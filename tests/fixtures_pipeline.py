@@ -70,9 +70,15 @@ def spark_catalogue(n_tracks: int = 60, seed: int = 7) -> list[SparkTrack]:
 
 
 def spark_hour_plays(
-    hour: _SparkDatetime, n: int, catalogue: list[SparkTrack], seed: int = 1, n_authors: int = 40
+    hour: _SparkDatetime,
+    n: int,
+    catalogue: list[SparkTrack],
+    seed: int = 1,
+    n_authors: int = 40,
+    window_ms: tuple[int, int] = (0, 3_600_000),
 ) -> _SparkIterator[tuple[_SparkAny, ...]]:
-    """``n`` plays in the UTC hour starting at ``hour``, as tuples in ``SPARK_PLAY_COLUMNS`` order."""
+    """``n`` plays in the UTC hour starting at ``hour``, as tuples in ``SPARK_PLAY_COLUMNS`` order;
+    their ``played_at`` from ``window_ms[0]`` to ``window_ms[1]`` milliseconds into the hour."""
     bucket = hour.strftime("%Y-%m-%dT%H")
     rng = _spark_random.Random(f"{seed}|{bucket}")
     shift = hour.toordinal() * 3  # popularity rotates by day
@@ -80,7 +86,7 @@ def spark_hour_plays(
     weights = [1.0 / (1 + ((i + shift) % size)) for i in range(size)]
     picks = rng.choices(range(size), weights=weights, k=n)
     for index, pick in enumerate(picks):
-        played_at = hour + _SparkTimedelta(milliseconds=rng.randrange(3_600_000))
+        played_at = hour + _SparkTimedelta(milliseconds=rng.randrange(*window_ms))
         roll = rng.random()
         if roll < 0.1:
             author, is_bot = f"bot{rng.randrange(4)}", True

@@ -55,7 +55,7 @@ def _add_arguments(sub: Any, *, local: bool) -> None:
     parser.add_argument(
         "--full",
         action="store_true",
-        help="recompute the period aggregates from every play (default: fold the buckets loaded since the last run)",
+        help="recompute the period aggregates from every play (default: fold the segments loaded since the last run)",
     )
     parser.add_argument(
         "--only",
@@ -131,9 +131,17 @@ def aggregate_command(args: argparse.Namespace, *, local: bool) -> int:
                 if only == "periods":  # otherwise the daily run counted the plays in
                     run.add_in(folded.plays_read)
                 run.add_out(sum(folded.rows_written.values()))
-                run.detail.update(periods={"mode": folded.mode, "buckets": folded.buckets, "rows": folded.rows_written})
+                run.detail.update(
+                    periods={
+                        "mode": folded.mode,
+                        "buckets": folded.buckets,
+                        "segments": folded.segments,
+                        "rows": folded.rows_written,
+                    }
+                )
                 print(
-                    f"periods ({folded.mode}): {folded.buckets} buckets, {folded.plays_read} plays, "
+                    f"periods ({folded.mode}): {folded.segments} segments of {folded.buckets} buckets,"
+                    f" {folded.plays_read} plays, "
                     + ", ".join(f"{table} {n}" for table, n in folded.rows_written.items())
                     + f" ({folded.seconds:.1f} s)"
                 )

@@ -10,7 +10,7 @@ Definitions (``tests/integration/test_spark_periods.py`` recomputes each one in 
 - ``plays`` = number of plays; ``listeners`` = number of distinct non-empty ``author_id``. The artists
   of a play are its distinct non-empty ``artist_ids``, each named by ``artist_names`` at the id's first
   position; a play with two artists counts once for each.
-- A name is the greatest non-null one seen on the period's plays (names only grow: a re-folded bucket
+- A name is the greatest non-null one seen on the period's plays (names only grow: a re-folded segment
   never takes back a name it showed).
 - Charts: the top ``top_n`` of each (period, entity, audience) by plays desc, then id asc.
 - Activity: per period, dim ``how`` ('D-HH': ISO weekday and UTC hour), ``time`` (the hour of a day
@@ -18,27 +18,32 @@ Definitions (``tests/integration/test_spark_periods.py`` recomputes each one in 
   each with people and bot plays.
 
 How a run folds (ListenBrainz's incremental statistics are the model: partial aggregates kept and
-merged, a full recompute from the same code): the loader marks each hour bucket it writes
-(``agg_dirty_buckets``). A run re-reads exactly the buckets marked since its checkpoint, computes each
-bucket's contribution (per entity, id and author: people and bot plays; per activity value), takes the
-difference with the contribution stored at the bucket's previous fold (``agg_hour_pairs``,
-``agg_hour_activity``) and adds it to the period state. Distinct listeners stay exact: every
+merged, a full recompute from the same code): the unit is the segment, the plays of a bucket in one
+5-minute slot of its hour (``nowplaying.common.aggjournal``; a play's bucket is the UTC hour of its
+``played_at``, as the loader writes it). The loader marks each segment it writes
+(``agg_dirty_buckets``). A run re-reads exactly the segments marked since its checkpoint (their
+buckets, in the range of ``played_at`` they cover), computes each segment's contribution (per entity,
+id and author: people and bot plays; per activity value), takes the difference with the contribution
+stored at the segment's previous fold (``agg_segment_pairs``, ``agg_segment_activity``) and adds it to
+the period state. A 5-minute increment of new posts lands in one or two segments, so it re-reads
+about its own plays, not its hour's. Distinct listeners stay exact: every
 (entity, id, author) keeps its play counts per UTC day (``agg_pair_days``, one partition per pair,
 a row per day), and its count in a period is the sum of its days in that period; a listener is
 added when that count leaves zero and removed when it returns to zero. A run reads only the
-partitions of the pairs its buckets changed (a direct join on the key), never the whole day, and a
+partitions of the pairs its segments changed (a direct join on the key), never the whole day, and a
 full run writes one row per (entity, id, author, day), not one per period containing it (the
 bench's day of 100k plays: 183,357 rows, where a row per period was five times that). A chart is
 re-ranked from its previous top rows and the changed ids; when a ranked id lost plays the whole
 period is re-ranked from its totals.
-A re-folded bucket whose plays changed (re-enriched, deleted) is therefore exact too. The bucket's
-stored contribution is then brought to its new one by writing only the rows that differ and deleting
-those gone, so a 5-minute increment in a busy hour writes about its own size, not the hour's.
+A re-folded segment whose plays changed (re-enriched, deleted) is therefore exact too. The segment's
+stored contribution is then replaced by its new one (the segment's partition deleted, its rows
+written). An increment's activity (a few rows per segment) is folded on the driver
+(``activity_fold``); a full run folds it in Spark.
 Each run's ``FoldReport.steps`` gives the wall time of each of its Spark actions and Cassandra rounds.
 
 Crash safety: a run sets its checkpoint row to 'running' first and to 'done' last. A run that finds
 'running' (a run died half-way), no checkpoint, or one older than the journal's TTL recomputes
-everything (``--full``): the state tables are truncated and every bucket is folded against an empty
+everything (``--full``): the state tables are truncated and every segment is folded against an empty
 state, which is the same code with an empty old contribution. Deletes are written at the run's
 timestamp T and new rows at T+1 (as the daily job does).
 """
@@ -53,10 +58,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nowplaying.common.aggjournal import JOURNAL_TTL, DirtyMarks
+from nowplaying.common.aggjournal import JOURNAL_TTL, SEGMENT_MINUTES, DirtyMarks, segment_start
 from nowplaying.common.logging import get_logger
-from nowplaying.common.periods import periods_of_bucket
 
+from nowplaying_spark import activity_fold
 from nowplaying_spark.aggregate import CASSANDRA_FORMAT, write_timestamp_us
 
 log = get_logger(__name__)
@@ -65,7 +70,7 @@ ENGINE = "periods"
 # Marks written just before a run starts may not be visible to it yet: the next run reads them again.
 CHECKPOINT_SAFETY = timedelta(seconds=60)
 STATE_TABLES = (
-    "agg_hour_pairs", "agg_hour_activity", "agg_pair_days", "agg_period_totals", "top_by_period",
+    "agg_segment_pairs", "agg_segment_activity", "agg_pair_days", "agg_period_totals", "top_by_period",
     "activity_by_period",
 )  # fmt: skip
 LISTENER_KEYS = ["entity", "id", "author_id"]
@@ -81,7 +86,7 @@ WRITE_OPTIONS = {
     "spark.cassandra.output.batch.size.rows": "10",
     "spark.cassandra.output.concurrent.writes": "16",
 }
-# The tables whose partitions hold many rows (an hour's pairs, a period's activity, a chart) are
+# The tables whose partitions hold many rows (a segment's pairs, a period's activity, a chart) are
 # written in batches of up to 100 rows of one partition: one mutation each on the node. 100,000
 # agg_hour_pairs rows of 24 hour partitions: 22,106 and 68,334 rows/s against 8,269 and 16,105 with
 # WRITE_OPTIONS (two rounds each, one busy node).
@@ -90,16 +95,18 @@ PARTITION_WRITE_OPTIONS = {
     "spark.cassandra.output.batch.size.rows": "100",
     "spark.cassandra.output.concurrent.writes": "8",
 }
-WIDE_PARTITION_TABLES = frozenset({"agg_hour_pairs", "agg_hour_activity", "activity_by_period", "top_by_period"})
+WIDE_PARTITION_TABLES = frozenset({"agg_segment_pairs", "agg_segment_activity", "activity_by_period", "top_by_period"})
 PLAY_COLUMNS = (
-    "bucket", "source", "author_id", "is_bot", "track_id", "track_name", "artist_ids", "artist_names", "lang",
+    "bucket", "played_at", "source", "author_id", "is_bot", "track_id", "track_name", "artist_ids",
+    "artist_names", "lang",
 )  # fmt: skip
 
 
 @dataclass
 class FoldReport:
     mode: str  # 'full' | 'incremental'
-    buckets: int = 0
+    buckets: int = 0  # hour buckets read
+    segments: int = 0  # segments folded (a full run: those holding plays)
     plays_read: int = 0
     rows_written: dict[str, int] = field(default_factory=dict)
     reranked_from_totals: int = 0
@@ -119,21 +126,22 @@ def choose_mode(state: dict[str, Any] | None, now: datetime, full: bool) -> str:
 
 
 # --- Spark transformations -------------------------------------------------------------------
-def with_periods(frame: Any) -> Any:
-    """One row per period of each row's ``bucket``: columns ``period``, ``tv`` (its 'over time' point)
-    and ``how`` (the heatmap cell); the Spark form of ``nowplaying.common.periods.periods_of_bucket``."""
+def with_periods(frame: Any, key: str = "bucket") -> Any:
+    """One row per period of each row's ``key`` (a bucket, or a segment: it starts with its bucket):
+    columns ``period``, ``tv`` (its 'over time' point) and ``how`` (the heatmap cell); the Spark form of
+    ``nowplaying.common.periods.periods_of_bucket``."""
     from pyspark.sql import functions as F
 
-    day_text = F.substring("bucket", 1, 10)
-    hour = F.substring("bucket", 12, 2)
-    month = F.substring("bucket", 1, 7)
+    day_text = F.substring(key, 1, 10)
+    hour = F.substring(key, 12, 2)
+    month = F.substring(key, 1, 7)
     monday = F.date_format(F.date_trunc("week", F.to_timestamp(day_text)), "yyyy-MM-dd")
     iso_weekday = ((F.dayofweek(F.to_date(day_text)) + 5) % 7) + 1
     periods = F.array(
         F.struct(F.concat(F.lit("day:"), day_text).alias("period"), hour.alias("tv")),
         F.struct(F.concat(F.lit("week:"), monday).alias("period"), day_text.alias("tv")),
         F.struct(F.concat(F.lit("month:"), month).alias("period"), day_text.alias("tv")),
-        F.struct(F.concat(F.lit("year:"), F.substring("bucket", 1, 4)).alias("period"), month.alias("tv")),
+        F.struct(F.concat(F.lit("year:"), F.substring(key, 1, 4)).alias("period"), month.alias("tv")),
         F.struct(F.lit("all").alias("period"), month.alias("tv")),
     )
     return (
@@ -156,8 +164,11 @@ def _plays(raw: Any) -> Any:
     from pyspark.sql import functions as F
 
     bot = F.coalesce(F.col("is_bot"), F.lit(False))
+    minute = F.minute("played_at")
+    slot = F.lpad((minute - minute % SEGMENT_MINUTES).cast("string"), 2, "0")
     return raw.select(
         "bucket",
+        F.concat(F.col("bucket"), F.lit(":"), slot).alias("segment"),
         F.coalesce(F.col("source"), F.lit("")).alias("source"),
         F.coalesce(F.col("author_id"), F.lit("")).alias("author_id"),
         F.when(bot, 0).otherwise(1).cast("long").alias("people"),
@@ -170,12 +181,12 @@ def _plays(raw: Any) -> Any:
     )
 
 
-def hour_pairs(plays: Any) -> Any:
-    """(bucket, entity, id, author_id) -> people, bots, name, artist_names: a bucket's contribution."""
+def segment_pairs(plays: Any) -> Any:
+    """(segment, entity, id, author_id) -> people, bots, name, artist_names: a segment's contribution."""
     from pyspark.sql import functions as F
 
     matched = plays.where(F.col("track_id").isNotNull())
-    tracks = matched.groupBy("bucket", F.lit("track").alias("entity"), F.col("track_id").alias("id"), "author_id").agg(
+    tracks = matched.groupBy("segment", F.lit("track").alias("entity"), F.col("track_id").alias("id"), "author_id").agg(
         F.sum("people").alias("people"),
         F.sum("bots").alias("bots"),
         F.max("track_name").alias("name"),
@@ -188,7 +199,7 @@ def hour_pairs(plays: Any) -> Any:
     name = F.when(position <= F.size("artist_names"), F.element_at("artist_names", position))
     artists = (
         exploded.withColumn("aname", name)
-        .groupBy("bucket", F.lit("artist").alias("entity"), F.col("aid").alias("id"), "author_id")
+        .groupBy("segment", F.lit("artist").alias("entity"), F.col("aid").alias("id"), "author_id")
         .agg(
             F.sum("people").alias("people"),
             F.sum("bots").alias("bots"),
@@ -199,12 +210,12 @@ def hour_pairs(plays: Any) -> Any:
     return tracks.unionByName(artists)
 
 
-def hour_activity(plays: Any) -> Any:
-    """(bucket, dim, value) -> people, bots, for dims 'total' (value ''), 'source' and 'lang'."""
+def segment_activity(plays: Any) -> Any:
+    """(segment, dim, value) -> people, bots, for dims 'total' (value ''), 'source' and 'lang'."""
     from pyspark.sql import functions as F
 
     def by(dim: str, value: Any) -> Any:
-        return plays.groupBy("bucket", F.lit(dim).alias("dim"), value.alias("value")).agg(
+        return plays.groupBy("segment", F.lit(dim).alias("dim"), value.alias("value")).agg(
             F.sum("people").alias("people"), F.sum("bots").alias("bots")
         )
 
@@ -212,7 +223,8 @@ def hour_activity(plays: Any) -> Any:
 
 
 def _difference(new: Any, old: Any, keys: list[str], carry: Sequence[str] = ()) -> Any:
-    """new - old per key (a side without the key counts 0); rows whose difference is zero dropped."""
+    """new - old per key (a side without the key counts 0), with ``carry`` columns of ``new``; rows
+    whose difference is zero dropped."""
     from pyspark.sql import functions as F
 
     n, o = new.alias("n"), old.alias("o")
@@ -224,25 +236,6 @@ def _difference(new: Any, old: Any, keys: list[str], carry: Sequence[str] = ()) 
         *[F.col(f"n.{c}").alias(c) for c in carry],
     )
     return out.where((F.col("dp") != 0) | (F.col("db") != 0))
-
-
-def _changed_rows(new: Any, old: Any, keys: list[str], values: Sequence[str]) -> tuple[Any, Any]:
-    """(keys to delete, rows to write) that turn the stored ``old`` into ``new``: the rows of ``new``
-    not stored as they are, written after deleting the keys ``new`` lacks and those where a value
-    became null (a null is left unset on write, so the old value would stay)."""
-    from pyspark.sql import functions as F
-
-    joined = new.alias("n").join(old.alias("o"), keys, "full_outer")
-    present = F.col("n.people").isNotNull()
-    stored = F.col("o.people").isNotNull()
-    same = stored
-    nulled = F.lit(False)
-    for value in values:
-        same = same & F.col(f"n.{value}").eqNullSafe(F.col(f"o.{value}"))
-        nulled = nulled | (F.col(f"n.{value}").isNull() & F.col(f"o.{value}").isNotNull())
-    gone = joined.where(~present | (stored & nulled)).select(*keys)
-    changed = joined.where(present & ~same).select(*keys, *[F.col(f"n.{v}").alias(v) for v in values])
-    return gone, changed
 
 
 def _read(spark: Any, keyspace: str, table: str, direct: bool = False) -> Any:
@@ -353,6 +346,31 @@ class _Writer:
                 execute_concurrent_with_args(self.session, statement, params, concurrency=32, raise_on_first_error=True)
         return len(params)
 
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Insert rows from the driver at T+1 (the small tables of an increment)."""
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        with self.step(f"write {table}"):
+            marks = ", ".join("?" for _ in columns)
+            statement = self.session.prepare(
+                f"INSERT INTO {self.keyspace}.{table} ({', '.join(columns)}) VALUES ({marks}) USING TIMESTAMP ?"
+            )
+            params = [(*row, self.t + 1) for row in rows]
+            if params:
+                execute_concurrent_with_args(self.session, statement, params, concurrency=32, raise_on_first_error=True)
+        self.written[table] = self.written.get(table, 0) + 1
+        return len(params)
+
+    def partitions(self, table: str, key: str, values: Sequence[str], columns: Sequence[str]) -> list[Any]:
+        """Every row of the partitions ``key`` = each of ``values`` (read from the driver)."""
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        statement = self.session.prepare(f"SELECT {', '.join(columns)} FROM {self.keyspace}.{table} WHERE {key} = ?")
+        results = execute_concurrent_with_args(
+            self.session, statement, [(v,) for v in values], concurrency=32, raise_on_first_error=True
+        )
+        return [row for _, rows in results for row in rows]
+
     def delete_frame(self, table: str, keys: Sequence[str], frame: Any) -> int:
         """``delete`` of the key rows of a DataFrame, collected inside the step's time."""
         with self.step(f"delete {table}"):
@@ -364,30 +382,50 @@ class _Writer:
             self.session.execute(f"TRUNCATE {self.keyspace}.{table}", timeout=120)
 
 
+def segment_plays(raw: Any, segments: Sequence[str]) -> Any:
+    """The plays of ``segments`` from ``plays_by_hour``: their buckets (the partition key) and the range
+    of ``played_at`` from the first segment's start to the last one's end (a clustering range, read
+    in Cassandra), then exactly the segments asked for."""
+    from pyspark.sql import functions as F
+
+    starts = sorted(segment_start(s) for s in segments)
+    low, high = starts[0], starts[-1] + timedelta(minutes=SEGMENT_MINUTES)
+    buckets = sorted({s[: len("YYYY-MM-DDTHH")] for s in segments})
+    in_range = raw.where(F.col("bucket").isin(buckets)).where(
+        (F.col("played_at") >= F.lit(low)) & (F.col("played_at") < F.lit(high))
+    )
+    return _plays(in_range.select(*PLAY_COLUMNS)).where(F.col("segment").isin(sorted(segments)))
+
+
 def fold(
     spark: Any,
     session: Any,
     keyspace: str,
-    buckets: set[str] | None,
+    segments: set[str] | None,
     top_n: int,
     writer: _Writer,
     report: FoldReport,
 ) -> None:
-    """Fold ``buckets`` (None: every bucket, against an empty state) into the period tables."""
+    """Fold ``segments`` (None: every play, against an empty state) into the period tables."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    full = buckets is None
+    full = segments is None
     raw = _read(spark, keyspace, "plays_by_hour")
-    if not full:
-        raw = raw.where(F.col("bucket").isin(sorted(buckets or ())))
-    plays = _plays(raw.select(*PLAY_COLUMNS)).persist(StorageLevel.MEMORY_AND_DISK)
+    listed = sorted(segments or ())
+    selected = _plays(raw.select(*PLAY_COLUMNS)) if full else segment_plays(raw, listed)
+    plays = selected.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        with writer.step("read plays"):  # the one job that reads the buckets (cached for the rest)
-            counted = plays.agg(F.count("*").alias("plays"), F.countDistinct("bucket").alias("buckets")).collect()[0]
+        with writer.step("read plays"):  # the one job that reads the plays (cached for the rest)
+            counted = plays.agg(
+                F.count("*").alias("plays"),
+                F.countDistinct("bucket").alias("buckets"),
+                F.countDistinct("segment").alias("segments"),
+            ).collect()[0]
         report.plays_read = int(counted["plays"] or 0)
-        report.buckets = len(buckets or ()) if not full else int(counted["buckets"] or 0)
-        listed = sorted(buckets or ())
+        hours = {s[: len("YYYY-MM-DDTHH")] for s in listed}
+        report.buckets = len(hours) if not full else int(counted["buckets"] or 0)
+        report.segments = len(listed) if not full else int(counted["segments"] or 0)
         _fold_pairs(spark, keyspace, plays, listed, full, top_n, writer, report)
         _fold_activity(spark, keyspace, plays, listed, full, writer, report)
     finally:
@@ -398,7 +436,7 @@ def _fold_pairs(
     spark: Any,
     keyspace: str,
     plays: Any,
-    buckets: list[str],
+    segments: list[str],
     full: bool,
     top_n: int,
     writer: _Writer,
@@ -407,26 +445,24 @@ def _fold_pairs(
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    new = hour_pairs(plays).persist(StorageLevel.MEMORY_AND_DISK)
-    old = day_delta = None
+    new = segment_pairs(plays).persist(StorageLevel.MEMORY_AND_DISK)
+    delta = day_delta = None
     try:
-        keys = ["bucket", "entity", "id", "author_id"]
+        keys = ["segment", "entity", "id", "author_id"]
         if full:
             delta = new.select(*keys, F.col("people").alias("dp"), F.col("bots").alias("db"), "name", "artist_names")
         else:
-            # read once: the difference, the names and the rewrite of the buckets' rows all use it
-            old = (
-                _read(spark, keyspace, "agg_hour_pairs")
-                .where(F.col("bucket").isin(buckets))
-                .select(*keys, "people", "bots", "name", "artist_names")
-                .persist(StorageLevel.MEMORY_AND_DISK)
-            )
-            delta = _difference(new, old.select(*keys, "people", "bots"), keys, carry=("name", "artist_names"))
+            # the segments' new contributions against their stored ones, materialized once: the pair
+            # days and the names both come from it, and the stored rows are replaced afterwards
+            old = _read(spark, keyspace, "agg_segment_pairs").where(F.col("segment").isin(segments))
+            difference = _difference(new, old.select(*keys, "people", "bots"), keys, carry=("name", "artist_names"))
+            with writer.step("segment pairs against their last fold"):
+                delta = difference.localCheckpoint(eager=True)
         # the listener state is kept by day (the finest period): a pair's count in a week, month, year
         # or 'all' is the sum of its days in that period, so a full run writes one row per
         # (entity, id, author, day) instead of one per period of it (five); days, not hours, are
         # exploded into their periods
-        day = F.substring("bucket", 1, 10).alias("day")
+        day = F.substring("segment", 1, 10).alias("day")
         day_delta = (
             delta.groupBy(*LISTENER_KEYS, day)
             .agg(F.sum("dp").alias("dp"), F.sum("db").alias("db"))
@@ -475,7 +511,7 @@ def _fold_pairs(
         if not full:
             # materialized once: recomputing it after the state is written would read the new state
             # (a full run reads no state: its pairs feed the totals only, computed once there)
-            with writer.step("pair deltas (old hour pairs, stored pair days)"):
+            with writer.step("pair deltas (stored pair days)"):
                 pairs = pairs.localCheckpoint(eager=True)
         try:
             listener = F.col("author_id") != ""
@@ -550,18 +586,15 @@ def _fold_pairs(
                 totals.unpersist()
         finally:
             pairs.unpersist()
-        # the buckets' new contributions replace their old ones: only the rows that differ are written
-        # (a 5-minute increment changes a few thousand of an hour's rows) and the rows gone are deleted
-        if full:
-            writer.frame(new, "agg_hour_pairs")
-        else:
-            assert old is not None
-            gone, changed = _changed_rows(new, old, keys, ("people", "bots", "name", "artist_names"))
-            writer.delete_frame("agg_hour_pairs", keys, gone)
-            writer.frame(changed, "agg_hour_pairs")
+        # the segments' new contributions replace their old ones: a segment is the unit of rewrite
+        # (its partition deleted at T, its new rows written at T+1: one partition tombstone per
+        # re-folded segment; a diff of the rows cost one more Spark job than it saved in writes)
+        if not full:
+            writer.delete("agg_segment_pairs", ["segment"], [(s,) for s in segments])
+        writer.frame(new, "agg_segment_pairs")
     finally:
         new.unpersist()
-        for cached in (old, day_delta):
+        for cached in (delta, day_delta):
             if cached is not None:
                 cached.unpersist()
 
@@ -625,19 +658,18 @@ def _old_top(writer: _Writer, partitions: Sequence[tuple[str, str, str]]) -> dic
 
 
 def _fold_activity(
-    spark: Any, keyspace: str, plays: Any, buckets: list[str], full: bool, writer: _Writer, report: FoldReport
+    spark: Any, keyspace: str, plays: Any, segments: list[str], full: bool, writer: _Writer, report: FoldReport
 ) -> None:
     from pyspark.sql import functions as F
 
-    new = hour_activity(plays).persist()
+    if not full:
+        _fold_activity_increment(plays, segments, writer)
+        return
+    new = segment_activity(plays).persist()
     try:
-        keys = ["bucket", "dim", "value"]
-        if full:
-            delta = new.select(*keys, F.col("people").alias("dp"), F.col("bots").alias("db"))
-        else:
-            old = _read(spark, keyspace, "agg_hour_activity").where(F.col("bucket").isin(buckets))
-            delta = _difference(new, old.select(*keys, "people", "bots"), keys)
-        joined = with_periods(delta)
+        keys = ["segment", "dim", "value"]
+        delta = new.select(*keys, F.col("people").alias("dp"), F.col("bots").alias("db"))
+        joined = with_periods(delta, key="segment")
         totals = joined.where(F.col("dim") == "total")
         expanded = (
             joined.where(F.col("dim") != "total")
@@ -646,35 +678,34 @@ def _fold_activity(
             .unionByName(totals.select("period", F.lit("time").alias("dim"), F.col("tv").alias("value"), "dp", "db"))
         )
         period_delta = expanded.groupBy("period", "dim", "value").agg(F.sum("dp").alias("dp"), F.sum("db").alias("db"))
-        if full:
-            merged = period_delta.select(
-                "period", "dim", "value", F.col("dp").alias("people"), F.col("db").alias("bots")
-            )
-            writer.frame(merged, "activity_by_period")
-        else:
-            # read the periods' partitions by key (a direct join on key and clustering columns loses the
-            # rows of a left join that have no stored row)
-            touched = sorted({period for b in buckets for period, _, _ in periods_of_bucket(b)})
-            stored = _read(spark, keyspace, "activity_by_period").where(F.col("period").isin(touched))
-            merged = period_delta.join(stored, ["period", "dim", "value"], "left").select(
-                "period",
-                "dim",
-                "value",
-                (F.coalesce(F.col("people"), F.lit(0)) + F.col("dp")).alias("people"),
-                (F.coalesce(F.col("bots"), F.lit(0)) + F.col("db")).alias("bots"),
-            )
-            with writer.step("activity (stored period activity)"):
-                merged = merged.localCheckpoint(eager=True)
-            try:
-                writer.frame(merged.where((F.col("people") + F.col("bots")) != 0), "activity_by_period")
-                zero = merged.where((F.col("people") + F.col("bots")) == 0)
-                writer.delete_frame("activity_by_period", ["period", "dim", "value"], zero)
-            finally:
-                merged.unpersist()
-            writer.delete("agg_hour_activity", ["bucket"], [(b,) for b in buckets])
-        writer.frame(new, "agg_hour_activity")
+        merged = period_delta.select("period", "dim", "value", F.col("dp").alias("people"), F.col("db").alias("bots"))
+        writer.frame(merged, "activity_by_period")
+        writer.frame(new, "agg_segment_activity")
     finally:
         new.unpersist()
+
+
+def _fold_activity_increment(plays: Any, segments: list[str], writer: _Writer) -> None:
+    """The same fold for a few segments, on the driver (``activity_fold``): a segment's activity is a
+    few rows, so one Spark job collects it and the rest is a handful of CQL reads and writes."""
+    counts = ("people", "bots")
+    with writer.step("activity (new, stored, periods)"):
+        new = {
+            (r["segment"], r["dim"], r["value"]): (int(r["people"]), int(r["bots"]))
+            for r in segment_activity(plays).collect()
+        }
+        old_rows = writer.partitions("agg_segment_activity", "segment", segments, ("segment", "dim", "value", *counts))
+        old = {(r.segment, r.dim, r.value): (r.people or 0, r.bots or 0) for r in old_rows}
+        periods = activity_fold.touched_periods(segments)
+        stored_rows = writer.partitions("activity_by_period", "period", periods, ("period", "dim", "value", *counts))
+        stored = {(r.period, r.dim, r.value): (r.people or 0, r.bots or 0) for r in stored_rows}
+    upserts, deletes = activity_fold.merged_rows(
+        activity_fold.period_differences(activity_fold.differences(new, old)), stored
+    )
+    writer.insert("activity_by_period", ("period", "dim", "value", *counts), [(*k, *c) for k, c in upserts.items()])
+    writer.delete("activity_by_period", ["period", "dim", "value"], deletes)
+    writer.delete("agg_segment_activity", ["segment"], [(s,) for s in segments])
+    writer.insert("agg_segment_activity", ("segment", "dim", "value", *counts), [(*k, *c) for k, c in new.items()])
 
 
 def run_periods(
@@ -685,31 +716,32 @@ def run_periods(
     full: bool = False,
     now: datetime | None = None,
 ) -> FoldReport:
-    """One run: fold the buckets marked since the checkpoint (or everything, see the module doc)."""
+    """One run: fold the segments marked since the checkpoint (or everything, see the module doc)."""
     started = time.perf_counter()
     start_time = (now or datetime.now(UTC)).astimezone(UTC)
     checkpoints = Checkpoints(session, keyspace)
     state = checkpoints.get()
     mode = choose_mode(state, start_time, full)
     report = FoldReport(mode=mode, run_id=start_time.strftime("%Y%m%dT%H%M%S") + secrets.token_hex(3))
-    buckets: set[str] | None = None
+    segments: set[str] | None = None
     if mode == "incremental" and state is not None:
         checkpoint = state["checkpoint"]
         checkpoint = checkpoint.replace(tzinfo=UTC) if checkpoint.tzinfo is None else checkpoint
-        buckets = DirtyMarks(session, keyspace).since(checkpoint, start_time)
+        segments = DirtyMarks(session, keyspace).since(checkpoint, start_time)
     checkpoints.start(report.run_id, start_time, mode)
     writer = _Writer(session, keyspace, write_timestamp_us())
     if mode == "full":
         with writer.step("truncate"):
             writer.truncate(STATE_TABLES)
-    if buckets is None or buckets:
-        fold(spark, session, keyspace, buckets, top_n, writer, report)
+    if segments is None or segments:
+        fold(spark, session, keyspace, segments, top_n, writer, report)
     report.rows_written = dict(writer.written)
     report.steps = {name: round(seconds, 3) for name, seconds in writer.steps.items()}
     checkpoints.done(report, start_time - CHECKPOINT_SAFETY, datetime.now(UTC))
     report.seconds = time.perf_counter() - started
     log.info(
-        "periods_done", mode=mode, buckets=report.buckets, plays=report.plays_read, rows=report.rows_written,
-        reranked_from_totals=report.reranked_from_totals, seconds=round(report.seconds, 2), steps=report.steps,
+        "periods_done", mode=mode, buckets=report.buckets, segments=report.segments, plays=report.plays_read,
+        rows=report.rows_written, reranked_from_totals=report.reranked_from_totals,
+        seconds=round(report.seconds, 2), steps=report.steps,
     )  # fmt: skip
     return report

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from nowplaying.common.aggjournal import DirtyMarks
+from nowplaying.common.aggjournal import DirtyMarks, segment_of
 from nowplaying.common.config import Settings
 from nowplaying.common.periods import periods_of_bucket
 from nowplaying_spark.periods import CHECKPOINT_SAFETY, run_periods
@@ -37,7 +37,8 @@ HOURS = [
 
 
 def insert(session: Any, keyspace: str, rows: list[tuple[Any, ...]], marked_at: datetime | None = None) -> set[str]:
-    """Insert plays (SPARK_PLAY_COLUMNS plus lang) and mark their buckets as the loader does."""
+    """Insert plays (SPARK_PLAY_COLUMNS plus lang) and mark their segments as the loader does; returns
+    the segments."""
     from cassandra.concurrent import execute_concurrent_with_args
 
     columns = (*SPARK_PLAY_COLUMNS, "lang")
@@ -46,9 +47,9 @@ def insert(session: Any, keyspace: str, rows: list[tuple[Any, ...]], marked_at: 
     )
     params = [spark_unset_nulls(row) for row in rows]
     assert all(ok for ok, _ in execute_concurrent_with_args(session, statement, params, concurrency=64))
-    buckets = {str(row[0]) for row in rows}
-    DirtyMarks(session, keyspace).mark(buckets, marked_at)
-    return buckets
+    segments = {segment_of(row[1]) for row in rows}
+    DirtyMarks(session, keyspace).mark(segments, marked_at)
+    return segments
 
 
 def make_rows(hours: list[datetime], per_hour: int, seed: int) -> list[tuple[Any, ...]]:
@@ -167,11 +168,13 @@ def state(session: Any, keyspace: str) -> dict[str, Any]:
     """Every state table, for the --full identity check."""
     out = actual(session, keyspace)
     out["pairs"] = sorted(tuple(r) for r in session.execute(f"SELECT * FROM {keyspace}.agg_pair_days"))
-    out["hour_pairs"] = sorted(
-        (r.bucket, r.entity, r.id, r.author_id, r.people, r.bots, r.name, list(r.artist_names or []))
-        for r in session.execute(f"SELECT * FROM {keyspace}.agg_hour_pairs")
+    out["segment_pairs"] = sorted(
+        (r.segment, r.entity, r.id, r.author_id, r.people, r.bots, r.name, list(r.artist_names or []))
+        for r in session.execute(f"SELECT * FROM {keyspace}.agg_segment_pairs")
     )
-    out["hour_activity"] = sorted(tuple(r) for r in session.execute(f"SELECT * FROM {keyspace}.agg_hour_activity"))
+    out["segment_activity"] = sorted(
+        tuple(r) for r in session.execute(f"SELECT * FROM {keyspace}.agg_segment_activity")
+    )
     return out
 
 
@@ -272,16 +275,18 @@ def test_periods_fold_incrementally_and_full_gives_identical_tables(
     assert any(r[1] == "lang" and r[2] == "" for r in want["activity"])  # plays without a language
     assert_gateway_serves(gateway_server.base_url, want)
 
-    # an increment: more plays in an old bucket and a new bucket; only those two are read
+    # an increment: more plays in an old bucket and a new bucket; only the 5-minute segments they
+    # landed in are read (with the old plays of those segments), not their whole hours
     added = make_rows([HOURS[-1], datetime(2026, 3, 3, 4, tzinfo=UTC)], per_hour=12, seed=2)
-    insert(session, keyspace, added, t0 + timedelta(seconds=30))
+    added_segments = insert(session, keyspace, added, t0 + timedelta(seconds=30))
     second = run_periods(spark_session, session, keyspace, top_n=TOP_N, now=t0 + timedelta(minutes=2))
-    assert second.mode == "incremental" and second.buckets == 2
-    assert second.plays_read == 30 + 12 + 12
+    assert second.mode == "incremental" and second.buckets == 2 and second.segments == len(added_segments)
+    in_segments = [p for p in read_all_plays(session, keyspace) if segment_of(p["played_at"]) in added_segments]
+    assert 12 + 12 <= second.plays_read == len(in_segments) < 30 + 12 + 12
     assert_matches(session, keyspace)
 
     # plays change: the top track of 'all' loses its plays in one bucket, bots become people, a play
-    # is re-matched to another track; the changed buckets are marked as the loader marks them
+    # is re-matched to another track; the changed segments are marked as the loader marks them
     plays = read_all_plays(session, keyspace)
     top_track = next(r[4] for r in want["tops"] if r[:4] == ("all", "track", "all", 1))
     bucket = HOURS[2].strftime("%Y-%m-%dT%H")
@@ -294,22 +299,29 @@ def test_periods_fold_incrementally_and_full_gives_identical_tables(
         k = (p["bucket"], p["played_at"], p["source"], p["post_id"])
         if p["bucket"] == bucket and p["track_id"] == top_track:
             session.execute(delete, k)
-            changed.add(p["bucket"])
+            changed.add(segment_of(p["played_at"]))
         elif p["bucket"] == HOURS[3].strftime("%Y-%m-%dT%H") and p["is_bot"]:
             session.execute(flip, k)
-            changed.add(p["bucket"])
+            changed.add(segment_of(p["played_at"]))
     victim = next(p for p in plays if p["bucket"] == HOURS[0].strftime("%Y-%m-%dT%H") and p["track_id"])
     session.execute(rematch, ("tr-new", "A new song", victim["bucket"], victim["played_at"], victim["source"],
                               victim["post_id"]))  # fmt: skip
-    changed.add(victim["bucket"])
+    changed.add(segment_of(victim["played_at"]))
     DirtyMarks(session, keyspace).mark(changed, t0 + timedelta(minutes=2, seconds=30))
     third = run_periods(spark_session, session, keyspace, top_n=TOP_N, now=t0 + timedelta(minutes=4))
-    assert third.mode == "incremental" and third.buckets == len(changed)
+    assert third.mode == "incremental" and third.segments == len(changed)
+    assert third.buckets == len({segment[:13] for segment in changed})
     assert third.reranked_from_totals > 0  # a ranked track lost plays: its periods re-ranked from totals
     assert_matches(session, keyspace)
 
+    # a mark of a bare hour bucket (as written before segments) re-folds all twelve segments of it
+    DirtyMarks(session, keyspace).mark({HOURS[1].strftime("%Y-%m-%dT%H")}, t0 + timedelta(minutes=4, seconds=30))
+    hour = run_periods(spark_session, session, keyspace, top_n=TOP_N, now=t0 + timedelta(minutes=6))
+    assert hour.mode == "incremental" and hour.segments == 12 and hour.buckets == 1 and hour.plays_read == 30
+    assert_matches(session, keyspace)
+
     # nothing marked: nothing read (and no Spark job)
-    idle = run_periods(spark_session, session, keyspace, top_n=TOP_N, now=t0 + timedelta(minutes=6))
+    idle = run_periods(spark_session, session, keyspace, top_n=TOP_N, now=t0 + timedelta(minutes=8))
     assert idle.mode == "incremental" and idle.buckets == 0 and idle.plays_read == 0
 
     # a run that died half-way leaves 'running' and maybe half its writes: the next run recomputes

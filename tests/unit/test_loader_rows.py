@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cassandra.query import UNSET_VALUE
+from nowplaying.common.aggjournal import segment_of
 from nowplaying.common.models import (
     AUDIO_FEATURES,
     ENRICHED_CSV_COLUMNS,
@@ -63,6 +64,8 @@ def test_generated_rows_parse_back_to_what_was_written(tmp_path: Path) -> None:
         assert play.played_at == datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
         assert play.bucket == row["created_at"][:13]
         assert play.month == row["created_at"][:7]
+        minute = int(row["created_at"][14:16])
+        assert play.segment == f"{play.bucket}:{minute - minute % 5:02d}" == segment_of(play.played_at)
         assert (play.track_id or "") == row["id_track"]
         if play.matched:
             assert play.artist_ids and len(play.artist_ids) == len(play.artist_names)

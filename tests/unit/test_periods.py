@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from nowplaying.common.aggjournal import slots_between
+from nowplaying.common.aggjournal import segment_of, segment_start, segments_of_mark, slots_between
 from nowplaying.common.periods import period_bounds, period_key, periods_of_bucket
 from nowplaying_spark.periods import choose_mode
 
@@ -42,6 +42,25 @@ def test_journal_slots_cover_every_hour_from_the_checkpoint() -> None:
         "2026-03-02T00",
     ]
     assert slots_between(since, since) == ["2026-03-01T22"]
+
+
+def test_a_play_belongs_to_the_five_minute_segment_of_its_hour() -> None:
+    hour = datetime(2026, 3, 1, 22, tzinfo=UTC)
+    assert segment_of(hour) == "2026-03-01T22:00"
+    assert segment_of(hour + timedelta(minutes=4, seconds=59, milliseconds=999)) == "2026-03-01T22:00"
+    assert segment_of(hour + timedelta(minutes=5)) == "2026-03-01T22:05"
+    assert segment_of(hour + timedelta(minutes=59, seconds=59)) == "2026-03-01T22:55"
+    # Cassandra's driver reads timestamps back as naive UTC; another zone is converted to UTC
+    assert segment_of(datetime(2026, 3, 1, 22, 7)) == "2026-03-01T22:05"
+    assert segment_of(datetime.fromisoformat("2026-03-02T00:31:00+01:00")) == "2026-03-01T23:30"
+    assert segment_start("2026-03-01T22:55") == hour + timedelta(minutes=55)
+
+
+def test_a_bare_hour_mark_stands_for_all_twelve_segments_of_its_hour() -> None:
+    assert segments_of_mark("2026-03-01T22:35") == ["2026-03-01T22:35"]
+    whole = segments_of_mark("2026-03-01T22")
+    assert len(whole) == 12 and whole[0] == "2026-03-01T22:00" and whole[-1] == "2026-03-01T22:55"
+    assert {segment_of(datetime(2026, 3, 1, 22, m, tzinfo=UTC)) for m in range(60)} == set(whole)
 
 
 def test_mode_is_full_without_a_trustworthy_checkpoint() -> None:

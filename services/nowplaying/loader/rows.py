@@ -17,6 +17,7 @@ from datetime import datetime
 import orjson
 from cassandra.query import UNSET_VALUE
 
+from nowplaying.common.aggjournal import SEGMENT_MINUTES
 from nowplaying.common.models import (
     AUDIO_FEATURES,
     ENRICHED_CSV_COLUMNS,
@@ -87,6 +88,13 @@ class Play:
         return (
             f"{self.played_at.year:04d}-{self.played_at.month:02d}-{self.played_at.day:02d}T{self.played_at.hour:02d}"
         )
+
+    @property
+    def segment(self) -> str:
+        """The aggregate journal's unit (``nowplaying.common.aggjournal``): the bucket and the play's
+        5-minute slot of it, 'YYYY-MM-DDTHH:MM'."""
+        minute = self.played_at.minute
+        return f"{self.bucket}:{minute - minute % SEGMENT_MINUTES:02d}"
 
     @property
     def month(self) -> str:

@@ -220,7 +220,7 @@ class Statements:
     artists: Codec
     audio_features: Codec
     replace: ReplaceStatements
-    marks: DirtyMarks | None = None  # the aggregate journal (None: buckets are not marked)
+    marks: DirtyMarks | None = None  # the aggregate journal (None: segments are not marked)
 
     @classmethod
     def prepare(cls, session: Session, keyspace: str) -> Statements:
@@ -374,7 +374,7 @@ class PlayWriter:
         self._features: set[str] = set()
         self._entities: dict[int, tuple[Codec, list[BoundStatement]]] = {}
         self._track_picks = _track_from_hour(statements)
-        self.buckets: set[str] = set()
+        self.segments: set[str] = set()  # the aggregate journal's units written (aggjournal.segment_of)
         self.plays = 0
 
     def _send(self, codec: Codec, rows: list[Encoded]) -> None:
@@ -416,7 +416,7 @@ class PlayWriter:
         hour = self.statements.plays_by_hour.encode(plays_by_hour_cells(play))
         bucket = play.bucket
         self._queue(self._by_hour, bucket, hour, size, self.statements.plays_by_hour)
-        self.buckets.add(bucket)
+        self.segments.add(play.segment)
         track_id = play.track_id
         if track_id is not None:
             month = play.month
@@ -532,7 +532,7 @@ class PlayWriter:
             batch.add(r.insert_track.bind((*track, at + 1)))
         batch.is_idempotent = True  # explicit timestamps: sending it twice gives the same cells
         self.window.submit(batch)
-        self.buckets.add(play.bucket)  # a replaced play changes its bucket's aggregates too
+        self.segments.add(play.segment)  # a replaced play changes its segment's aggregates too
         self._add_entities(play)
         self.plays += 1
 
@@ -551,14 +551,14 @@ class PlayWriter:
 
     def finish(self) -> None:
         """Send what is buffered and wait until every write is acknowledged (or raise ``WriteFailed``);
-        then mark the hour buckets written, for the period aggregates (after the plays, so a bucket
+        then mark the segments written, for the period aggregates (after the plays, so a segment
         read because of its mark already holds them)."""
         self._check_stored()
         self._flush_partials()
         self.window.drain()
-        if self.statements.marks is not None and self.buckets:
+        if self.statements.marks is not None and self.segments:
             try:
-                marks, buckets = self.statements.marks, self.buckets
-                call_with_retry(lambda: marks.mark(buckets), self.window.backoff)
+                marks, segments = self.statements.marks, self.segments
+                call_with_retry(lambda: marks.mark(segments), self.window.backoff)
             except Exception as exc:
                 raise WriteFailed.of(exc) from exc
