@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
+from nowplaying.common.aggjournal import bucket_of
 from nowplaying.common.periods import periods_of_bucket
 
 Key = tuple[str, str, str]  # (segment or period, dim, value)
 Counts = tuple[int, int]  # (people plays, bot plays)
-
-BUCKET_CHARS = len("YYYY-MM-DDTHH")
 
 
 def differences(new: Mapping[Key, Counts], old: Mapping[Key, Counts]) -> dict[Key, Counts]:
@@ -43,7 +42,7 @@ def period_differences(segment_differences: Mapping[Key, Counts]) -> dict[Key, C
         out[key][1] += counts[1]
 
     for (segment, dim, value), counts in segment_differences.items():
-        for period, time_point, how in periods_of_bucket(segment[:BUCKET_CHARS]):
+        for period, time_point, how in periods_of_bucket(bucket_of(segment)):
             if dim == "total":
                 add((period, "how", how), counts)
                 add((period, "time", time_point), counts)
@@ -71,5 +70,5 @@ def merged_rows(
 
 def touched_periods(segments: Iterable[str]) -> list[str]:
     """The period keys whose activity the segments' plays belong to."""
-    buckets = {segment[:BUCKET_CHARS] for segment in segments}
+    buckets = {bucket_of(segment) for segment in segments}
     return sorted({period for bucket in buckets for period, _, _ in periods_of_bucket(bucket)})

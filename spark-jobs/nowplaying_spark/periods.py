@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nowplaying.common.aggjournal import JOURNAL_TTL, SEGMENT_MINUTES, DirtyMarks, segment_start
+from nowplaying.common.aggjournal import JOURNAL_TTL, SEGMENT_MINUTES, DirtyMarks, bucket_of, segment_start
 from nowplaying.common.logging import get_logger
 
 from nowplaying_spark import activity_fold
@@ -390,7 +390,7 @@ def segment_plays(raw: Any, segments: Sequence[str]) -> Any:
 
     starts = sorted(segment_start(s) for s in segments)
     low, high = starts[0], starts[-1] + timedelta(minutes=SEGMENT_MINUTES)
-    buckets = sorted({s[: len("YYYY-MM-DDTHH")] for s in segments})
+    buckets = sorted({bucket_of(s) for s in segments})
     in_range = raw.where(F.col("bucket").isin(buckets)).where(
         (F.col("played_at") >= F.lit(low)) & (F.col("played_at") < F.lit(high))
     )
@@ -423,8 +423,7 @@ def fold(
                 F.countDistinct("segment").alias("segments"),
             ).collect()[0]
         report.plays_read = int(counted["plays"] or 0)
-        hours = {s[: len("YYYY-MM-DDTHH")] for s in listed}
-        report.buckets = len(hours) if not full else int(counted["buckets"] or 0)
+        report.buckets = len({bucket_of(s) for s in listed}) if not full else int(counted["buckets"] or 0)
         report.segments = len(listed) if not full else int(counted["segments"] or 0)
         _fold_pairs(spark, keyspace, plays, listed, full, top_n, writer, report)
         _fold_activity(spark, keyspace, plays, listed, full, writer, report)

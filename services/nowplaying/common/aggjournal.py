@@ -20,6 +20,7 @@ from cassandra.concurrent import execute_concurrent_with_args
 
 HOUR = timedelta(hours=1)
 SEGMENT_MINUTES = 5
+BUCKET_CHARS = len("YYYY-MM-DDTHH")  # a segment key starts with its bucket
 # A checkpoint older than the journal's TTL (30 days) cannot be trusted: the next run folds everything.
 JOURNAL_TTL = timedelta(days=30)
 
@@ -36,9 +37,14 @@ def segment_of(played_at: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H}:{slot:02d}"
 
 
+def bucket_of(segment: str) -> str:
+    """The ``plays_by_hour`` bucket of a segment (or of a bare bucket mark: itself)."""
+    return segment[:BUCKET_CHARS]
+
+
 def segments_of_mark(mark: str) -> list[str]:
     """The segments a journal mark stands for: itself, or every segment of a bare bucket's hour."""
-    if len(mark) == len("YYYY-MM-DDTHH"):
+    if len(mark) == BUCKET_CHARS:
         return [f"{mark}:{minute:02d}" for minute in range(0, 60, SEGMENT_MINUTES)]
     return [mark]
 
